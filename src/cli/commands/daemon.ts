@@ -1,0 +1,69 @@
+// lab daemon run|start|stop|status
+import { LabClient } from "../../client/client.js";
+import { isAlive, readPidFile } from "../../host/proc.js";
+import { labDirs, paths } from "../../state/paths.js";
+import { printJson, printKeyValues } from "../output.js";
+
+export async function daemonRunCommand(opts: { autostarted?: boolean }): Promise<void> {
+  const { startDaemon } = await import("../../daemon/labd.js");
+  const { ConflictError } = await import("../../errors.js");
+  process.chdir("/");
+  const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} labd: ${msg}\n`);
+  let daemon: Awaited<ReturnType<typeof startDaemon>>;
+  try {
+    daemon = await startDaemon(labDirs(), log);
+  } catch (err) {
+    // Several clients may autostart at once; the ones that lose the race just leave.
+    if (opts.autostarted && err instanceof ConflictError) return;
+    throw err;
+  }
+  log(`listening on ${daemon.ctx.paths.socket} (pid ${process.pid})`);
+  const shutdown = (signal: string) => {
+    log(`${signal}: stopping (VMs and networks keep running)`);
+    void daemon.stop().then(() => process.exit(0));
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  await new Promise(() => undefined);
+}
+
+export async function daemonStartCommand(): Promise<void> {
+  const client = new LabClient();
+  await client.call("GET", "/v1/daemon");
+  process.stdout.write(`labd is running (${client.socket})\n`);
+}
+
+export async function daemonStopCommand(): Promise<void> {
+  const p = paths(labDirs());
+  const pid = readPidFile(p.pidFile);
+  try {
+    await new LabClient().call("POST", "/v1/daemon/stop", {}, { noAutostart: true });
+  } catch {
+    process.stdout.write("labd is not running\n");
+    return;
+  }
+  const deadline = Date.now() + 10_000;
+  while (pid !== undefined && isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  process.stdout.write("labd stopped\n");
+}
+
+export async function daemonStatusCommand(opts: { json?: boolean }): Promise<void> {
+  let info: Record<string, unknown> | undefined;
+  try {
+    info = await new LabClient().call<Record<string, unknown>>("GET", "/v1/daemon", undefined, { noAutostart: true });
+  } catch {
+    info = undefined;
+  }
+  if (opts.json) return printJson({ running: !!info, ...info });
+  if (!info) {
+    process.stdout.write("labd is not running (it starts on demand, or with 'lab daemon start')\n");
+    return;
+  }
+  printKeyValues([
+    ["state", "running"],
+    ["pid", info.pid],
+    ["home", info.home],
+    ["run", info.run],
+    ["uptime", `${info.uptimeSeconds}s`],
+  ]);
+}

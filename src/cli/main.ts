@@ -1,0 +1,117 @@
+// The `lab` entry point: declares every command (so --help is complete and fast) and loads a
+// command's implementation only when it runs. The only file that calls process.exit.
+import { Command, CommanderError, Option } from "commander";
+import { reportError } from "./output.js";
+
+export interface GlobalOptions {
+  json?: boolean;
+  debug?: boolean;
+}
+
+type Action = (...args: unknown[]) => Promise<void>;
+
+/** Wraps a lazily imported action: positional args first, then merged options. */
+function lazy(module: string, name: string): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const mod = (await import(module)) as Record<string, Action>;
+    await mod[name]!(...args.slice(0, -2), cmd.optsWithGlobals());
+  };
+}
+
+const json = () => new Option("--json", "print machine-readable JSON");
+
+function netCommands(program: Command): void {
+  const net = program
+    .command("net")
+    .description("lab networks: an OVS bridge with NAT and dnsmasq DHCP/DNS")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  lab net up                         # 'default': labbr0, 172.16.11.0/24, domain 'lab'\n  lab net up test --subnet 10.10.0.0/24 --domain test\n  lab net status --json\n  lab net down test",
+    );
+  net
+    .command("up [name]")
+    .description("create or repair a network (idempotent); NAME defaults to 'default'")
+    .option("--subnet <cidr>", "private IPv4 subnet, /16 to /29 (default 172.16.11.0/24, or the next free /24)")
+    .option("--bridge <ifname>", "OVS bridge name (default labbr0 for 'default', labbr-NAME otherwise)")
+    .option("--domain <domain>", "DNS domain answered by dnsmasq (VMs are NAME.DOMAIN)", undefined)
+    .option("--dhcp-range <start-end>", "dynamic DHCP range (default: upper half of the subnet)")
+    .addOption(json())
+    .action(lazy("./commands/net.js", "netUpCommand"));
+  net
+    .command("down [name]")
+    .description("remove a network's bridge, rules and dnsmasq (absent is fine)")
+    .addOption(json())
+    .action(lazy("./commands/net.js", "netDownCommand"));
+  net
+    .command("status [name]")
+    .description("show networks with their bridge, dnsmasq and reservations")
+    .addOption(json())
+    .action(lazy("./commands/net.js", "netStatusCommand"));
+  net
+    .command("list")
+    .description("list networks")
+    .addOption(json())
+    .action(lazy("./commands/net.js", "netListCommand"));
+}
+
+function daemonCommands(program: Command): void {
+  const daemon = program.command("daemon").description("the lab daemon (labd), which owns state and processes");
+  daemon
+    .command("run")
+    .description("run labd in the foreground (for a service manager)")
+    .addOption(new Option("--autostarted").hideHelp())
+    .action(lazy("./commands/daemon.js", "daemonRunCommand"));
+  daemon.command("start").description("start labd in the background").action(lazy("./commands/daemon.js", "daemonStartCommand"));
+  daemon.command("stop").description("stop labd (VMs and networks keep running)").action(lazy("./commands/daemon.js", "daemonStopCommand"));
+  daemon
+    .command("status")
+    .description("is labd running, and where")
+    .addOption(json())
+    .action(lazy("./commands/daemon.js", "daemonStatusCommand"));
+}
+
+export function buildProgram(): Command {
+  const program = new Command("lab")
+    .description("Turn this Linux host into a small cloud: networks, CoreOS-family VMs and fleet units.")
+    .option("--debug", "show causes and stack traces of errors")
+    .version("0.1.0")
+    .showSuggestionAfterError()
+    .addHelpText(
+      "after",
+      "\nGetting started:\n  lab doctor                 # what this host can do\n  lab net up                 # bridge + NAT + DHCP/DNS\n  lab vm create node1 --role kubernetes\n\nState lives in $LAB_HOME (/var/lib/lab), sockets and pids in $LAB_RUN (/run/lab).",
+    );
+  program
+    .command("doctor")
+    .description("check binaries, KVM, OVS datapath, iptables backend, forwarding and privileges")
+    .addOption(json())
+    .action(lazy("./commands/doctor.js", "doctorCommand"));
+  netCommands(program);
+  daemonCommands(program);
+  program
+    .command("events")
+    .description("show the daemon's event log")
+    .option("-f, --follow", "keep printing new events")
+    .addOption(json())
+    .action(lazy("./commands/events.js", "eventsCommand"));
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  const argv = process.argv;
+  const wantsJson = argv.includes("--json");
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    process.exitCode = reportError(err, { json: wantsJson, debug: argv.includes("--debug") });
+  }
+}
+
+await main();
+if (process.exitCode) process.exit(process.exitCode);

@@ -1,0 +1,64 @@
+// How the CLI shows things: tables for people, JSON for programs, and errors as one line,
+// a hint, and a short tail of tool output.
+import Table from "cli-table3";
+import { LabError, toLabError } from "../errors.js";
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function printTable(head: string[], rows: (string | number | undefined)[][]): void {
+  if (rows.length === 0) {
+    process.stdout.write("(none)\n");
+    return;
+  }
+  const table = new Table({
+    head,
+    style: { head: [], border: [], compact: true },
+    chars: { top: "", "top-mid": "", "top-left": "", "top-right": "", bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "", left: "", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: "  " },
+  });
+  for (const r of rows) table.push(r.map((c) => (c === undefined ? "-" : String(c))));
+  process.stdout.write(`${table.toString().split("\n").map((l) => l.trimEnd().replace(/^ /, "")).join("\n")}\n`);
+}
+
+export function printKeyValues(pairs: [string, unknown][]): void {
+  const width = Math.max(...pairs.map(([k]) => k.length));
+  for (const [k, v] of pairs) process.stdout.write(`${k.padEnd(width)}  ${v === undefined ? "-" : String(v)}\n`);
+}
+
+/** Prints an error and returns the exit code. The entry point is the only caller of process.exit. */
+export function reportError(err: unknown, opts: { json?: boolean; debug?: boolean }): number {
+  const e = toLabError(err);
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
+    return e.exitCode;
+  }
+  process.stderr.write(`error: ${e.message}\n`);
+  if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+  const stderr = e.details?.stderr;
+  if (typeof stderr === "string" && stderr.trim() && e.code === "host_tool") {
+    const argv = e.details?.argv as string[] | undefined;
+    if (argv) process.stderr.write(`command: ${argv.map(quote).join(" ")}\n`);
+    process.stderr.write(`${stderr.trimEnd().split("\n").slice(-20).map((l) => `  | ${l}`).join("\n")}\n`);
+  }
+  if (opts.debug) {
+    let cause: unknown = err;
+    while (cause) {
+      process.stderr.write(`${(cause as Error).stack ?? String(cause)}\n`);
+      cause = (cause as Error).cause;
+    }
+  }
+  return e instanceof LabError ? e.exitCode : 70;
+}
+
+function quote(s: string): string {
+  return /^[A-Za-z0-9_./:=,@+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+/** A progress line writer for long operations: one line per event on a terminal, nothing in --json. */
+export function progressPrinter(json: boolean): ((e: Record<string, unknown>) => void) | undefined {
+  if (json) return undefined;
+  return (e) => {
+    if (typeof e.message === "string") process.stderr.write(`  ${e.message}\n`);
+  };
+}

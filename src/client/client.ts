@@ -1,0 +1,136 @@
+// The CLI's side of the control socket: JSON requests, streamed progress, and starting labd
+// on demand when nothing answers.
+import { spawn } from "node:child_process";
+import { openSync, mkdirSync } from "node:fs";
+import http from "node:http";
+import { fileURLToPath } from "node:url";
+import { type ErrorShape, LabError, PermissionError, errorFromShape } from "../errors.js";
+import { type LabDirs, labDirs, paths } from "../state/paths.js";
+
+export interface CallOptions {
+  onProgress?: (event: Record<string, unknown>) => void;
+  /** Do not start the daemon if it is not running. */
+  noAutostart?: boolean;
+}
+
+export class DaemonUnavailableError extends LabError {
+  override readonly code = "daemon_unavailable";
+  override readonly exitCode = 69;
+}
+
+export class LabClient {
+  readonly socket: string;
+  constructor(readonly dirs: LabDirs = labDirs()) {
+    this.socket = paths(dirs).socket;
+  }
+
+  async call<T = unknown>(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
+    try {
+      return await this.raw<T>(method, path, body, opts);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EACCES") {
+        throw new PermissionError(`no permission to use ${this.socket}`, {
+          hint: "run lab as root or as a member of the 'lab' group",
+        });
+      }
+      if (opts.noAutostart || (code !== "ENOENT" && code !== "ECONNREFUSED")) throw err;
+      await this.startDaemon();
+      return this.raw<T>(method, path, body, opts);
+    }
+  }
+
+  private raw<T>(method: string, path: string, body: unknown, opts: CallOptions): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = http.request(
+        {
+          socketPath: this.socket,
+          method,
+          path,
+          headers: {
+            accept: opts.onProgress ? "application/x-ndjson" : "application/json",
+            ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
+          },
+        },
+        (res) => {
+          res.setEncoding("utf8");
+          if ((res.headers["content-type"] ?? "").includes("ndjson")) {
+            readLines(res, (event) => {
+              if (event.type === "result") resolve(event.result as T);
+              else if (event.type === "error") reject(errorFromShape(event.error as ErrorShape));
+              else opts.onProgress?.(event);
+            }).then(() => reject(new DaemonUnavailableError("labd closed the connection before answering")));
+            return;
+          }
+          let text = "";
+          res.on("data", (c: string) => {
+            text += c;
+          });
+          res.on("end", () => {
+            try {
+              const parsed = JSON.parse(text) as { result?: T; error?: ErrorShape };
+              if (parsed.error) reject(errorFromShape(parsed.error));
+              else resolve(parsed.result as T);
+            } catch {
+              reject(new DaemonUnavailableError(`labd sent an unreadable answer (HTTP ${res.statusCode})`));
+            }
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end(payload);
+    });
+  }
+
+  /** Streams JSON events until the caller aborts (for `lab events -f`). */
+  follow(path: string, onEvent: (e: Record<string, unknown>) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ socketPath: this.socket, method: "GET", path }, (res) => {
+        res.setEncoding("utf8");
+        readLines(res, onEvent).then(resolve);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
+  async startDaemon(): Promise<void> {
+    const p = paths(this.dirs);
+    mkdirSync(p.run, { recursive: true, mode: 0o755 });
+    const main = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+    const out = openSync(p.daemonLog, "a");
+    const child = spawn(process.execPath, [main, "daemon", "run", "--autostarted"], {
+      detached: true,
+      stdio: ["ignore", out, out],
+      env: { ...process.env, LAB_HOME: this.dirs.home, LAB_RUN: this.dirs.run },
+    });
+    child.unref();
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      try {
+        await this.raw("GET", "/v1/daemon", undefined, {});
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    throw new DaemonUnavailableError(`labd did not come up on ${this.socket}`, {
+      hint: `see ${p.daemonLog}, or run 'lab daemon run' in the foreground`,
+    });
+  }
+}
+
+async function readLines(res: http.IncomingMessage, onEvent: (e: Record<string, unknown>) => void): Promise<void> {
+  let buffer = "";
+  for await (const chunk of res) {
+    buffer += chunk as string;
+    let nl = buffer.indexOf("\n");
+    while (nl >= 0) {
+      const line = buffer.slice(0, nl).trim();
+      buffer = buffer.slice(nl + 1);
+      if (line) onEvent(JSON.parse(line) as Record<string, unknown>);
+      nl = buffer.indexOf("\n");
+    }
+  }
+}

@@ -1,0 +1,88 @@
+// The subset of coreos-cloudinit's cloud-config that lab writes, as a zod schema. Unknown keys are
+// errors here because coreos-cloudinit only warns about them and then ignores them.
+import { z } from "zod";
+import { UsageError } from "../errors.js";
+import { formatPath, isPlainObject, type TreePath } from "./tree.js";
+
+const settings = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+
+const unit = z.looseObject({
+  name: z.string().min(1),
+  command: z
+    .enum(["start", "stop", "restart", "reload", "try-restart", "reload-or-restart", "reload-or-try-restart"])
+    .optional(),
+  enable: z.boolean().optional(),
+  runtime: z.boolean().optional(),
+  mask: z.boolean().optional(),
+  content: z.string().optional(),
+  drop_ins: z.array(z.looseObject({ name: z.string().min(1), content: z.string() })).optional(),
+});
+
+const coreos = z.strictObject({
+  etcd2: settings.optional(),
+  fleet: settings.optional(),
+  flannel: settings.optional(),
+  locksmith: settings.optional(),
+  update: z
+    .strictObject({
+      reboot_strategy: z.enum(["best-effort", "etcd-lock", "reboot", "off"]).optional(),
+      group: z.string().optional(),
+      server: z.string().optional(),
+    })
+    .optional(),
+  units: z.array(unit).optional(),
+  oem: settings.optional(),
+});
+
+export const cloudConfigSchema = z.strictObject({
+  hostname: z.string().min(1).optional(),
+  ssh_authorized_keys: z.array(z.string()).optional(),
+  coreos: coreos.optional(),
+  users: z.array(z.looseObject({ name: z.string().min(1) })).optional(),
+  write_files: z.array(z.looseObject({ path: z.string().min(1) })).optional(),
+  manage_etc_hosts: z.string().optional(),
+});
+
+export type CloudConfig = z.infer<typeof cloudConfigSchema>;
+
+/** Throws a UsageError naming `source` and the first offending path. */
+export function validateCloudConfig(tree: unknown, source: string): CloudConfig {
+  const hyphen = findHyphenatedKey(tree, []);
+  if (hyphen) {
+    throw invalid(
+      source,
+      hyphen,
+      "keys are spelled with underscores (Flatcar's coreos-cloudinit ignores hyphens)",
+    );
+  }
+  const result = cloudConfigSchema.safeParse(tree);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  if (!issue) throw invalid(source, [], "not a valid cloud-config");
+  const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
+  const path = [...issue.path, ...keys.slice(0, 1)].filter((p) => typeof p !== "symbol");
+  throw invalid(source, path, issue.code === "unrecognized_keys" ? "unknown key" : issue.message);
+}
+
+function invalid(source: string, path: TreePath, message: string): UsageError {
+  return new UsageError(`${source}: ${formatPath(path)}: ${message}`, {
+    hint: "top-level keys: hostname, ssh_authorized_keys, coreos, users, write_files, manage_etc_hosts; coreos keys: etcd2, fleet, flannel, locksmith, update, units, oem",
+    details: { file: source, path: formatPath(path) },
+  });
+}
+
+function findHyphenatedKey(node: unknown, path: TreePath): TreePath | undefined {
+  if (Array.isArray(node)) {
+    for (const [i, item] of node.entries()) {
+      const found = findHyphenatedKey(item, [...path, i]);
+      if (found) return found;
+    }
+  } else if (isPlainObject(node)) {
+    for (const [key, value] of Object.entries(node)) {
+      if (key.includes("-")) return [...path, key];
+      const found = findHyphenatedKey(value, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,18 @@
+// What every domain operation gets: the host, the state, the event log and the shared services.
+import type { Host } from "./host/host.js";
+import type { Dnsmasq } from "./net/dnsmasq.js";
+import type { OvsInstance } from "./net/ovs-instance.js";
+import type { EventLog } from "./state/events.js";
+import type { LedgerStore } from "./state/ledger.js";
+import type { LabPaths } from "./state/paths.js";
+
+export interface LabContext {
+  host: Host;
+  paths: LabPaths;
+  ledger: LedgerStore;
+  events: EventLog;
+  ovs: OvsInstance;
+  dnsmasq: Dnsmasq;
+  /** Reports progress of a long operation to whoever asked for it. */
+  progress?: (message: string, data?: Record<string, unknown>) => void;
+}

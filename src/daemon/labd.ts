@@ -1,0 +1,97 @@
+// labd: the single writer of lab's state and the owner of the processes it starts.
+// Start-up: one daemon per run directory (a short start-up lock plus the pid file), a ledger
+// that must validate, then the control socket and a reconcile pass over what the ledger says.
+import { chmod, chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import lockfile from "proper-lockfile";
+import type { LabContext } from "../context.js";
+import { ConflictError } from "../errors.js";
+import { createHost } from "../host/host.js";
+import { isOurProcess, readPidFile } from "../host/proc.js";
+import { Dnsmasq } from "../net/dnsmasq.js";
+import { OvsInstance } from "../net/ovs-instance.js";
+import { EventLog } from "../state/events.js";
+import { LedgerStore } from "../state/ledger.js";
+import { type LabDirs, paths } from "../state/paths.js";
+import { reconcile } from "./reconcile.js";
+import { buildRoutes } from "./routes.js";
+import { createServer } from "./server.js";
+
+export const DAEMON_MARKERS = ["daemon", "run"];
+
+export interface RunningDaemon {
+  ctx: LabContext;
+  server: Server;
+  stop: () => Promise<void>;
+}
+
+async function labGroupId(): Promise<number | undefined> {
+  const text = await readFile("/etc/group", "utf8").catch(() => "");
+  const line = text.split("\n").find((l) => l.startsWith("lab:"));
+  const gid = line ? Number(line.split(":")[2]) : Number.NaN;
+  return Number.isInteger(gid) ? gid : undefined;
+}
+
+function otherDaemon(pidFile: string): number | undefined {
+  const pid = readPidFile(pidFile);
+  return pid !== undefined && pid !== process.pid && isOurProcess(pid, DAEMON_MARKERS) ? pid : undefined;
+}
+
+export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Promise<RunningDaemon> {
+  const p = paths(dirs);
+  await mkdir(p.run, { recursive: true, mode: 0o755 });
+  await mkdir(p.home, { recursive: true, mode: 0o755 });
+  const release = await lockfile.lock(p.socket, {
+    realpath: false,
+    stale: 5000,
+    retries: { retries: 100, minTimeout: 50, maxTimeout: 200 },
+  });
+  let server: Server;
+  let ctx: LabContext;
+  try {
+    const other = otherDaemon(p.pidFile);
+    if (other !== undefined) {
+      throw new ConflictError(`labd is already running (pid ${other}) for ${p.run}`, {
+        hint: "use 'lab daemon stop' first",
+      });
+    }
+    const ledger = await LedgerStore.open(p.ledger);
+    const host = createHost();
+    ctx = {
+      host,
+      paths: p,
+      ledger,
+      events: new EventLog(p.events),
+      ovs: new OvsInstance(host, p),
+      dnsmasq: new Dnsmasq(host, p),
+    };
+    await rm(p.socket, { force: true });
+    const daemonCtx = ctx;
+    server = createServer(buildRoutes(ctx, () => stop()), log);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(p.socket, () => resolve());
+    });
+    await chmod(p.socket, 0o660);
+    const gid = await labGroupId();
+    if (gid !== undefined) await chown(p.socket, 0, gid);
+    await writeFile(p.pidFile, `${process.pid}\n`);
+    ctx = daemonCtx;
+  } finally {
+    await release();
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      server.close();
+      server.closeAllConnections();
+      await ctx.events.flush();
+      if (readPidFile(p.pidFile) === process.pid) await rm(p.pidFile, { force: true });
+      await rm(p.socket, { force: true });
+    })();
+    return stopping;
+  };
+  ctx.events.emit("daemon.started", { pid: process.pid });
+  await reconcile(ctx, log);
+  return { ctx, server, stop };
+}

@@ -1,0 +1,42 @@
+// Brings the host back in line with the ledger when the daemon starts: repairs what a network
+// is missing and removes what lab owns but the ledger no longer names.
+import { readdir } from "node:fs/promises";
+import type { LabContext } from "../context.js";
+import { observeIptables } from "../host/iptables.js";
+import { taggedNetworks } from "../net/iptables-plan.js";
+import { applyNetwork, teardownNetwork } from "../net/network.js";
+
+async function leftoverDnsmasqNetworks(ctx: LabContext): Promise<string[]> {
+  const names = await readdir(ctx.paths.dnsmasqDir).catch(() => [] as string[]);
+  return [...new Set(names.filter((n) => n.endsWith(".conf")).map((n) => n.slice(0, -".conf".length)))];
+}
+
+export async function reconcileNetworks(ctx: LabContext, log: (msg: string) => void): Promise<void> {
+  const ledger = ctx.ledger.read();
+  const known = new Set(Object.keys(ledger.networks));
+  const tagged = taggedNetworks(await observeIptables(ctx.host));
+  const stale = new Set([...tagged, ...(await leftoverDnsmasqNetworks(ctx))].filter((n) => !known.has(n)));
+  for (const name of stale) {
+    await teardownNetwork(ctx, name);
+    ctx.events.emit("network.reconciled", { network: name, changed: ["removed leftovers"] });
+  }
+  for (const spec of Object.values(ledger.networks)) {
+    const changed: string[] = [];
+    try {
+      await applyNetwork(ctx, spec, changed, () => undefined);
+    } catch (err) {
+      log(`network ${spec.name}: reconcile failed: ${(err as Error).message}`);
+      ctx.events.emit("network.reconcile_failed", { network: spec.name, error: (err as Error).message });
+      continue;
+    }
+    if (changed.length > 0) ctx.events.emit("network.reconciled", { network: spec.name, changed });
+  }
+  if (known.size === 0 && ctx.ovs.describe().kind === "private") {
+    const running = ctx.ovs.privateRunning();
+    if (running.db || running.vswitchd) await ctx.ovs.stopPrivate();
+  }
+}
+
+export async function reconcile(ctx: LabContext, log: (msg: string) => void): Promise<void> {
+  await reconcileNetworks(ctx, log);
+}

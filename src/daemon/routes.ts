@@ -1,0 +1,75 @@
+// The API's paths, each a thin call into a domain module. Changes to the host run one at a time.
+import type { LabContext } from "../context.js";
+import { UsageError } from "../errors.js";
+import { netDown, netStatus, netUp } from "../net/network.js";
+import { Mutex } from "../state/mutex.js";
+import type { RequestContext, Route } from "./server.js";
+
+export const API_VERSION = "v1";
+
+function str(body: Record<string, unknown>, key: string): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw new UsageError(`field ${key} must be a string`);
+  return v;
+}
+
+export function buildRoutes(ctx: LabContext, stopDaemon: () => Promise<void>): Route[] {
+  const lock = new Mutex();
+  const started = Date.now();
+  const withProgress = (req: RequestContext): LabContext => ({
+    ...ctx,
+    progress: (message, data) => req.emit({ message, ...data }),
+  });
+  return [
+    {
+      method: "GET",
+      pattern: "/v1/daemon",
+      handler: async () => ({
+        pid: process.pid,
+        home: ctx.paths.home,
+        run: ctx.paths.run,
+        uptimeSeconds: Math.round((Date.now() - started) / 1000),
+        ovs: ctx.ovs.describe(),
+      }),
+    },
+    {
+      method: "POST",
+      pattern: "/v1/daemon/stop",
+      handler: async () => {
+        setTimeout(() => void stopDaemon().then(() => process.exit(0)), 50);
+        return { stopping: true, pid: process.pid };
+      },
+    },
+    {
+      method: "POST",
+      pattern: "/v1/networks",
+      handler: (req) =>
+        lock.run(() =>
+          netUp(withProgress(req), {
+            name: str(req.body, "name"),
+            subnet: str(req.body, "subnet"),
+            bridge: str(req.body, "bridge"),
+            domain: str(req.body, "domain"),
+            dhcpRange: str(req.body, "dhcpRange"),
+          }),
+        ),
+    },
+    { method: "GET", pattern: "/v1/networks", handler: () => netStatus(ctx) },
+    { method: "GET", pattern: "/v1/networks/:name", handler: (req) => netStatus(ctx, req.params.name) },
+    {
+      method: "DELETE",
+      pattern: "/v1/networks/:name",
+      handler: (req) => lock.run(() => netDown(withProgress(req), req.params.name)),
+    },
+    {
+      method: "GET",
+      pattern: "/v1/events",
+      live: true,
+      handler: async (req) => {
+        const unsubscribe = ctx.events.subscribe((e) => req.write(e));
+        req.onClose(unsubscribe);
+      },
+    },
+  ];
+}

@@ -1,0 +1,123 @@
+// IPv4 subnet arithmetic and the rules a lab subnet must follow. Parsing is ipaddr.js's;
+// ranges are plain 32-bit integers so overlap and allocation stay simple.
+import ipaddr from "ipaddr.js";
+import { UsageError } from "../errors.js";
+
+export interface Cidr {
+  /** Network address as an unsigned 32-bit integer. */
+  base: number;
+  prefix: number;
+  text: string;
+}
+
+export const ipToInt = (ip: string): number => {
+  const bytes = ipaddr.IPv4.parse(ip).toByteArray();
+  return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+};
+
+export const intToIp = (n: number): string =>
+  [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+
+export const size = (c: Cidr): number => 2 ** (32 - c.prefix);
+export const lastAddress = (c: Cidr): number => c.base + size(c) - 1;
+
+export function parseCidr(text: string, field = "subnet"): Cidr {
+  if (!ipaddr.IPv4.isValidCIDR(text)) {
+    throw new UsageError(`${field} ${JSON.stringify(text)} is not an IPv4 CIDR`, {
+      hint: "write it as ADDRESS/PREFIX, e.g. 172.16.11.0/24",
+    });
+  }
+  const [addr, prefix] = ipaddr.IPv4.parseCIDR(text);
+  const ip = ipToInt(addr.toString());
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const base = (ip & mask) >>> 0;
+  if (base !== ip) {
+    throw new UsageError(`${field} ${text} has host bits set`, {
+      hint: `did you mean ${intToIp(base)}/${prefix}?`,
+    });
+  }
+  return { base, prefix, text: `${intToIp(base)}/${prefix}` };
+}
+
+export function contains(c: Cidr, ip: number): boolean {
+  return ip >= c.base && ip <= lastAddress(c);
+}
+
+export function overlaps(a: Cidr, b: Cidr): boolean {
+  return a.base <= lastAddress(b) && b.base <= lastAddress(a);
+}
+
+const PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((t) => parseCidr(t));
+
+export function isPrivate(c: Cidr): boolean {
+  return PRIVATE.some((p) => contains(p, c.base) && contains(p, lastAddress(c)));
+}
+
+/** A lab subnet: private IPv4, between /16 and /29. */
+export function validateLabSubnet(text: string): Cidr {
+  const c = parseCidr(text);
+  if (c.prefix < 16 || c.prefix > 29) {
+    throw new UsageError(`subnet ${c.text} has prefix /${c.prefix}; a lab subnet must be /16 to /29`, {
+      hint: "use e.g. 172.16.11.0/24",
+    });
+  }
+  if (!isPrivate(c)) {
+    throw new UsageError(`subnet ${c.text} is not a private range`, {
+      hint: "use part of 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
+    });
+  }
+  return c;
+}
+
+export interface AddressPlan {
+  gateway: string;
+  dhcpStart: string;
+  dhcpEnd: string;
+}
+
+/**
+ * Gateway is the first host. The dynamic DHCP range is the upper half of the hosts; static
+ * reservations for VMs come from the lower half, starting at .10 when the subnet is big enough
+ * (the original lab put its etcd machine at 172.16.11.10).
+ */
+export function planAddresses(c: Cidr): AddressPlan {
+  const first = c.base + 1;
+  const last = lastAddress(c) - 1;
+  const hosts = last - first + 1;
+  const dynStart = first + Math.floor(hosts / 2);
+  return { gateway: intToIp(first), dhcpStart: intToIp(dynStart), dhcpEnd: intToIp(last) };
+}
+
+export function parseDhcpRange(text: string, c: Cidr, gateway: string): { start: string; end: string } {
+  const m = /^([0-9.]+)\s*[-,]\s*([0-9.]+)$/.exec(text.trim());
+  if (!m || !ipaddr.IPv4.isValidFourPartDecimal(m[1]!) || !ipaddr.IPv4.isValidFourPartDecimal(m[2]!)) {
+    throw new UsageError(`DHCP range ${JSON.stringify(text)} is not START-END`, {
+      hint: "e.g. --dhcp-range 172.16.11.100-172.16.11.200",
+    });
+  }
+  const start = ipToInt(m[1]!);
+  const end = ipToInt(m[2]!);
+  const gw = ipToInt(gateway);
+  if (!(contains(c, start) && contains(c, end)) || start > end || start <= c.base || end >= lastAddress(c)) {
+    throw new UsageError(`DHCP range ${text} must be an ascending range of host addresses inside ${c.text}`);
+  }
+  if (gw >= start && gw <= end) throw new UsageError(`DHCP range ${text} contains the gateway ${gateway}`);
+  return { start: intToIp(start), end: intToIp(end) };
+}
+
+/** Addresses a VM may be given statically: hosts outside the gateway and the dynamic range. */
+export function staticCandidates(c: Cidr, gateway: string, dhcpStart: string, dhcpEnd: string): number[] {
+  const gw = ipToInt(gateway);
+  const ds = ipToInt(dhcpStart);
+  const de = ipToInt(dhcpEnd);
+  const first = c.base + 1;
+  const last = lastAddress(c) - 1;
+  const preferredStart = size(c) >= 64 ? c.base + 10 : first;
+  const out: number[] = [];
+  for (let ip = first; ip <= last; ip++) {
+    if (ip === gw || (ip >= ds && ip <= de)) continue;
+    out.push(ip);
+  }
+  // Prefer .10 and up, then the low addresses, so a /24 gives .10, .11, ... like the original.
+  return [...out.filter((ip) => ip >= preferredStart), ...out.filter((ip) => ip < preferredStart)];
+}

@@ -1,0 +1,83 @@
+// Runs one dnsmasq per lab network, bound only to that network's bridge.
+import { mkdir, rm } from "node:fs/promises";
+import type { Host } from "../host/host.js";
+import { isOurProcess, readPidFile, signalOurProcess, waitForExit } from "../host/proc.js";
+import type { LabPaths } from "../state/paths.js";
+import { writeIfChanged } from "../state/files.js";
+import { intToIp } from "./cidr.js";
+import type { NetworkSpec } from "../state/ledger.js";
+import { type Reservation, dnsmasqArgv, renderDhcpHosts, renderDnsNames, renderDnsmasqConfig } from "./dnsmasq-config.js";
+
+export class Dnsmasq {
+  constructor(
+    private readonly host: Host,
+    private readonly p: LabPaths,
+  ) {}
+
+  files(net: string) {
+    return this.p.dnsmasq(net);
+  }
+
+  pid(net: string): number | undefined {
+    const f = this.files(net);
+    const pid = readPidFile(f.pid);
+    return pid !== undefined && isOurProcess(pid, ["dnsmasq", f.conf]) ? pid : undefined;
+  }
+
+  /** Writes config and host files and makes sure dnsmasq runs with them. Returns whether it (re)started. */
+  async ensure(spec: NetworkSpec, reservations: readonly Reservation[]): Promise<boolean> {
+    const f = this.files(spec.name);
+    await mkdir(this.p.dnsmasqDir, { recursive: true, mode: 0o755 });
+    const mask = (0xffffffff << (32 - spec.prefix)) >>> 0;
+    const confChanged = await writeIfChanged(
+      f.conf,
+      renderDnsmasqConfig({
+        network: spec.name,
+        bridge: spec.bridge,
+        gateway: spec.gateway,
+        domain: spec.domain,
+        dhcpStart: spec.dhcpStart,
+        dhcpEnd: spec.dhcpEnd,
+        netmask: intToIp(mask),
+        files: f,
+      }),
+    );
+    const hostsChanged = await this.writeHosts(spec, reservations);
+    const pid = this.pid(spec.name);
+    if (pid !== undefined && !confChanged) {
+      if (hostsChanged) process.kill(pid, "SIGHUP");
+      return false;
+    }
+    if (pid !== undefined) await this.stop(spec.name, { keepFiles: true });
+    await this.host.run(dnsmasqArgv(f.conf));
+    return true;
+  }
+
+  private async writeHosts(spec: NetworkSpec, reservations: readonly Reservation[]): Promise<boolean> {
+    const f = this.files(spec.name);
+    const a = await writeIfChanged(f.hosts, renderDhcpHosts(reservations));
+    const b = await writeIfChanged(f.names, renderDnsNames(reservations, spec.domain));
+    return a || b;
+  }
+
+  /** Rewrites the reservation files and tells a running dnsmasq to re-read them (SIGHUP). */
+  async reload(spec: NetworkSpec, reservations: readonly Reservation[]): Promise<void> {
+    await mkdir(this.p.dnsmasqDir, { recursive: true, mode: 0o755 });
+    if (!(await this.writeHosts(spec, reservations))) return;
+    const pid = this.pid(spec.name);
+    if (pid !== undefined) process.kill(pid, "SIGHUP");
+  }
+
+  async stop(net: string, opts: { keepFiles?: boolean } = {}): Promise<void> {
+    const f = this.files(net);
+    const pid = readPidFile(f.pid);
+    if (pid !== undefined && signalOurProcess(pid, ["dnsmasq", f.conf], "SIGTERM")) {
+      if (!(await waitForExit(pid, 3000))) signalOurProcess(pid, ["dnsmasq", f.conf], "SIGKILL");
+      await waitForExit(pid, 2000);
+    }
+    await rm(f.pid, { force: true });
+    if (!opts.keepFiles) {
+      for (const file of [f.conf, f.hosts, f.names, f.leases, f.log]) await rm(file, { force: true });
+    }
+  }
+}

@@ -1,0 +1,134 @@
+// Plans the firewall rules of lab networks. Rules live in lab's own chains and carry a
+// comment naming the network, so they can be found, counted and removed exactly.
+// The jumps into those chains are inserted first in FORWARD, so a DROP policy set by another
+// tool (Docker) does not stop lab traffic.
+
+export const CHAINS = {
+  forward: { table: "filter", chain: "LAB-FORWARD", parent: "FORWARD" },
+  input: { table: "filter", chain: "LAB-INPUT", parent: "INPUT" },
+  nat: { table: "nat", chain: "LAB-POSTROUTING", parent: "POSTROUTING" },
+} as const;
+
+export type ChainKey = keyof typeof CHAINS;
+
+export interface NetRuleInput {
+  network: string;
+  subnet: string;
+  bridge: string;
+}
+
+export interface Rule {
+  key: ChainKey;
+  /** Rule spec after `-A CHAIN`, exactly as `iptables -S` prints it back. */
+  spec: string[];
+}
+
+export const ruleComment = (network: string) => `lab:${network}`;
+
+export function networkRules(n: NetRuleInput): Rule[] {
+  const c = ["-m", "comment", "--comment", ruleComment(n.network)];
+  return [
+    { key: "forward", spec: ["-s", n.subnet, "-i", n.bridge, ...c, "-j", "ACCEPT"] },
+    {
+      key: "forward",
+      spec: ["-d", n.subnet, "-o", n.bridge, ...c, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"],
+    },
+    { key: "input", spec: ["-i", n.bridge, "-p", "udp", ...c, "-m", "udp", "--dport", "67", "-j", "ACCEPT"] },
+    { key: "input", spec: ["-i", n.bridge, "-p", "udp", ...c, "-m", "udp", "--dport", "53", "-j", "ACCEPT"] },
+    { key: "input", spec: ["-i", n.bridge, "-p", "tcp", ...c, "-m", "tcp", "--dport", "53", "-j", "ACCEPT"] },
+    { key: "nat", spec: ["-s", n.subnet, "!", "-d", n.subnet, ...c, "-j", "MASQUERADE"] },
+  ];
+}
+
+/** What `iptables -S` shows for one table: chains that exist and rules per chain. */
+export interface ObservedTable {
+  chains: Set<string>;
+  rules: Map<string, string[][]>;
+}
+
+/** Parses `iptables -t TABLE -S` output into chains and rule specs (quotes removed). */
+export function parseIptablesS(text: string): ObservedTable {
+  const chains = new Set<string>();
+  const rules = new Map<string, string[][]>();
+  for (const line of text.split("\n")) {
+    const words = splitWords(line.trim());
+    if (words[0] === "-P" || words[0] === "-N") chains.add(words[1]!);
+    if (words[0] === "-A") {
+      const list = rules.get(words[1]!) ?? [];
+      list.push(words.slice(2));
+      rules.set(words[1]!, list);
+    }
+  }
+  return { chains, rules };
+}
+
+function splitWords(line: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]!);
+  return out;
+}
+
+const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((w, i) => w === b[i]);
+
+export type Observed = Record<"filter" | "nat", ObservedTable>;
+
+/** argv (after `iptables -w`) that bring the rules of one network into place; empty when already there. */
+export function planNetworkRulesUp(n: NetRuleInput, observed: Observed): string[][] {
+  const steps: string[][] = [];
+  for (const { table, chain, parent } of Object.values(CHAINS)) {
+    const t = observed[table];
+    if (!t.chains.has(chain)) steps.push(["-t", table, "-N", chain]);
+    const jumps = (t.rules.get(parent) ?? []).filter((r) => same(r, ["-j", chain]));
+    const first = (t.rules.get(parent) ?? [])[0];
+    // The jump must be first in FORWARD/INPUT (ahead of other tools' DROPs); POSTROUTING order matters less.
+    if (jumps.length === 0) steps.push(["-t", table, "-I", parent, "1", "-j", chain]);
+    else if (parent !== "POSTROUTING" && !(first && same(first, ["-j", chain]))) {
+      steps.push(["-t", table, "-D", parent, "-j", chain], ["-t", table, "-I", parent, "1", "-j", chain]);
+    }
+  }
+  for (const rule of networkRules(n)) {
+    const { table, chain } = CHAINS[rule.key];
+    const have = observed[table].rules.get(chain) ?? [];
+    if (!have.some((r) => same(r, rule.spec))) steps.push(["-t", table, "-A", chain, ...rule.spec]);
+  }
+  return steps;
+}
+
+/** argv that remove a network's rules, and lab's chains once no rule is left in them. */
+export function planNetworkRulesDown(network: string, observed: Observed): string[][] {
+  const steps: string[][] = [];
+  const comment = ruleComment(network);
+  for (const { table, chain, parent } of Object.values(CHAINS)) {
+    const t = observed[table];
+    if (!t.chains.has(chain)) continue;
+    const rules = t.rules.get(chain) ?? [];
+    const mine = rules.filter((r) => isTagged(r, comment));
+    for (const r of mine) steps.push(["-t", table, "-D", chain, ...r]);
+    if (mine.length === rules.length) {
+      for (const r of (t.rules.get(parent) ?? []).filter((r) => same(r, ["-j", chain]))) {
+        steps.push(["-t", table, "-D", parent, ...r]);
+      }
+      steps.push(["-t", table, "-X", chain]);
+    }
+  }
+  return steps;
+}
+
+function isTagged(spec: readonly string[], comment: string): boolean {
+  const i = spec.indexOf("--comment");
+  return i >= 0 && spec[i + 1] === comment;
+}
+
+/** Networks that have rules installed (from their comments), for reconciliation. */
+export function taggedNetworks(observed: Observed): Set<string> {
+  const out = new Set<string>();
+  for (const { table, chain } of Object.values(CHAINS)) {
+    for (const r of observed[table].rules.get(chain) ?? []) {
+      const i = r.indexOf("--comment");
+      const tag = i >= 0 ? r[i + 1] : undefined;
+      if (tag?.startsWith("lab:")) out.add(tag.slice(4));
+    }
+  }
+  return out;
+}

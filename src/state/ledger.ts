@@ -1,0 +1,142 @@
+// The ledger (lab.json): networks, VMs and their identities. Holds intent and identity, never
+// liveness. Written atomically; a corrupt file stops the daemon instead of being reset.
+import { readFile } from "node:fs/promises";
+import writeFileAtomic from "write-file-atomic";
+import { z } from "zod";
+import { LabError } from "../errors.js";
+
+export const NetworkSpec = z.object({
+  name: z.string(),
+  subnet: z.string(),
+  gateway: z.string(),
+  prefix: z.number().int(),
+  bridge: z.string(),
+  domain: z.string(),
+  dhcpStart: z.string(),
+  dhcpEnd: z.string(),
+  createdAt: z.string(),
+});
+export type NetworkSpec = z.infer<typeof NetworkSpec>;
+
+export const Identity = z.object({
+  mac: z.string().regex(/^52:54:00(:[0-9a-f]{2}){3}$/),
+  ip: z.string(),
+  network: z.string(),
+  uuid: z.string(),
+});
+export type Identity = z.infer<typeof Identity>;
+
+export const RestartPolicy = z.enum(["no", "on-failure", "always"]);
+export type RestartPolicy = z.infer<typeof RestartPolicy>;
+
+export const VmSpec = z.object({
+  name: z.string(),
+  role: z.string(),
+  image: z.string(),
+  memoryMiB: z.number().int().positive(),
+  cpus: z.number().int().positive(),
+  network: z.string(),
+  sshKeys: z.array(z.string()),
+  configDrive: z.enum(["iso", "9p"]),
+  restart: RestartPolicy,
+  accel: z.enum(["auto", "kvm", "tcg"]),
+  /** Whether the user wants it running (start) or not (stop); drives restart and adoption. */
+  wantRunning: z.boolean(),
+  createdAt: z.string(),
+  lastExit: z
+    .object({ at: z.string(), code: z.number().nullable(), signal: z.string().nullable(), logTail: z.string() })
+    .optional(),
+});
+export type VmSpec = z.infer<typeof VmSpec>;
+
+export const Ledger = z.object({
+  version: z.literal(1),
+  networks: z.record(z.string(), NetworkSpec),
+  identities: z.record(z.string(), Identity),
+  vms: z.record(z.string(), VmSpec),
+});
+export type Ledger = z.infer<typeof Ledger>;
+
+export const emptyLedger = (): Ledger => ({ version: 1, networks: {}, identities: {}, vms: {} });
+
+export class CorruptLedgerError extends LabError {
+  override readonly code = "corrupt_ledger";
+  override readonly exitCode = 70;
+}
+
+export async function readLedger(file: string): Promise<Ledger> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return emptyLedger();
+    throw err;
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw corrupt(file, (err as Error).message);
+  }
+  const parsed = Ledger.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw corrupt(file, `${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
+  }
+  checkInvariants(parsed.data, file);
+  return parsed.data;
+}
+
+function corrupt(file: string, why: string): CorruptLedgerError {
+  return new CorruptLedgerError(`the ledger ${file} is corrupt (${why}); labd will not run on it`, {
+    hint: `inspect or restore ${file} by hand (lab never resets it); move it aside to start from an empty lab`,
+  });
+}
+
+/** No MAC or IP may be handed out twice. */
+export function checkInvariants(ledger: Ledger, file = "lab.json"): void {
+  const macs = new Map<string, string>();
+  const ips = new Map<string, string>();
+  for (const [name, id] of Object.entries(ledger.identities)) {
+    const ipKey = `${id.network}/${id.ip}`;
+    const dupMac = macs.get(id.mac);
+    const dupIp = ips.get(ipKey);
+    if (dupMac) throw corrupt(file, `MAC ${id.mac} is held by both ${dupMac} and ${name}`);
+    if (dupIp) throw corrupt(file, `IP ${id.ip} is held by both ${dupIp} and ${name}`);
+    macs.set(id.mac, name);
+    ips.set(ipKey, name);
+  }
+}
+
+/** Single writer: updates are serialized, validated, then written (temp file + fsync + rename). */
+export class LedgerStore {
+  private queue: Promise<unknown> = Promise.resolve();
+  private constructor(
+    readonly file: string,
+    private current: Ledger,
+  ) {}
+
+  static async open(file: string): Promise<LedgerStore> {
+    return new LedgerStore(file, await readLedger(file));
+  }
+
+  /** A deep copy: callers can never mutate the stored ledger by accident. */
+  read(): Ledger {
+    return structuredClone(this.current);
+  }
+
+  update<T>(change: (draft: Ledger) => T | Promise<T>): Promise<T> {
+    const run = async () => {
+      const draft = structuredClone(this.current);
+      const result = await change(draft);
+      const valid = Ledger.parse(draft);
+      checkInvariants(valid, this.file);
+      await writeFileAtomic(this.file, `${JSON.stringify(valid, null, 2)}\n`, { fsync: true, mode: 0o600 });
+      this.current = valid;
+      return result;
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}

@@ -1,0 +1,34 @@
+// Multi-step applies record an undo per step; on failure the undos run once, in reverse.
+
+export class UndoStack {
+  private undos: { name: string; fn: () => Promise<void> }[] = [];
+
+  push(name: string, fn: () => Promise<void>): void {
+    this.undos.push({ name, fn });
+  }
+
+  /** Runs every undo in reverse order; an undo that fails does not stop the others. */
+  async rollback(): Promise<string[]> {
+    const failures: string[] = [];
+    for (const { name, fn } of this.undos.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        failures.push(`${name}: ${(err as Error).message}`);
+      }
+    }
+    this.undos = [];
+    return failures;
+  }
+}
+
+/** Runs `body` with an undo stack; rolls back and rethrows if it fails. */
+export async function withRollback<T>(body: (undo: UndoStack) => Promise<T>): Promise<T> {
+  const undo = new UndoStack();
+  try {
+    return await body(undo);
+  } catch (err) {
+    await undo.rollback();
+    throw err;
+  }
+}
