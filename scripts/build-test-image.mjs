@@ -13,7 +13,7 @@ $.verbose = false;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const recipeDir = path.join(repoRoot, "images/lab-test");
-const outDir = path.resolve(repoRoot, argv.out ?? ".cache/images/lab-test");
+const outDir = argv.out ? path.resolve(String(argv.out)) : path.join(repoRoot, ".cache/images/lab-test");
 const CMDLINE = "console=ttyS0 panic=-1 quiet";
 
 // Prefer the generic kernel: Debian's cloud kernel has no 9p, so 9p config drives need it.
@@ -23,16 +23,17 @@ function defaultKernel() {
     .filter((f) => f.startsWith("vmlinuz-"))
     .map((f) => f.slice("vmlinuz-".length))
     .filter((v) => fs.existsSync(`/lib/modules/${v}/modules.dep`))
-    .sort()
-    .reverse();
+    .sort((a, b) => b.localeCompare(a, "en", { numeric: true })); // newest first
   const pick = installed.find((v) => !v.includes("-cloud-")) ?? installed[0];
   if (!pick) throw new Error("no kernel with modules in /boot: apt-get install linux-image-amd64");
   return pick;
 }
 
 async function busyboxVersion() {
-  const r = await $`dpkg-query -W -f=${"${Version}"} busybox-static`.nothrow();
-  if (r.exitCode === 0 && r.stdout.trim()) return r.stdout.trim();
+  // Default output is "package<TAB>version".
+  const r = await $`dpkg-query -W busybox-static`.nothrow();
+  const v = r.stdout.split("\t")[1]?.trim();
+  if (r.exitCode === 0 && v) return v;
   return (await $`busybox`.nothrow()).stdout.split("\n")[0].trim();
 }
 
@@ -64,7 +65,9 @@ function readModulesDep(kver) {
   }
   const builtinFile = `${dir}/modules.builtin`;
   const builtin = new Set(
-    fs.existsSync(builtinFile) ? fs.readFileSync(builtinFile, "utf8").split("\n").filter(Boolean).map(modName) : [],
+    fs.existsSync(builtinFile)
+      ? fs.readFileSync(builtinFile, "utf8").split("\n").filter(Boolean).map(modName)
+      : [],
   );
   return { dir, deps, builtin };
 }
@@ -151,7 +154,7 @@ function readManifest(dir) {
   }
 }
 
-const kver = argv["kernel-version"] ?? defaultKernel();
+const kver = argv["kernel-version"] ? String(argv["kernel-version"]) : defaultKernel();
 const vmlinuz = `/boot/vmlinuz-${kver}`;
 if (!fs.existsSync(vmlinuz)) throw new Error(`${vmlinuz} not found`);
 const version = await recipeHash(kver, await busyboxVersion());
@@ -192,15 +195,21 @@ try {
 
   // rename(2) cannot replace a non-empty directory: move the old bundle aside first.
   const old = `${outDir}.old-${process.pid}`;
-  if (fs.existsSync(outDir)) await fs.rename(outDir, old);
+  const hadOld = fs.existsSync(outDir);
+  if (hadOld) await fs.rename(outDir, old);
   try {
     await fs.rename(tmp, outDir);
   } catch (e) {
-    // A concurrent build won the race; keep its bundle if it is the same recipe.
-    if (readManifest(outDir)?.version !== version) throw e;
+    // A concurrent build won the race: its bundle is as good as ours if the recipe is the same.
+    if (readManifest(outDir)?.version !== version) {
+      if (hadOld && !fs.existsSync(outDir)) await fs.rename(old, outDir);
+      throw e;
+    }
   }
   await fs.remove(old);
-  console.log(`built lab-test image ${version} (kernel ${kver}, config drives: ${configDrive.join(", ")}) in ${outDir}`);
+  console.log(
+    `built lab-test image ${version} (kernel ${kver}, config drives: ${configDrive.join(", ")}) in ${outDir}`,
+  );
 } finally {
   await fs.remove(tmp);
   await fs.remove(root);

@@ -14,7 +14,10 @@ export class LabError extends Error {
   readonly hint?: string;
   readonly details?: Record<string, unknown>;
 
-  constructor(message: string, opts: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    message: string,
+    opts: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.hint = opts.hint;
@@ -22,7 +25,13 @@ export class LabError extends Error {
   }
 
   toJSON(): ErrorShape {
-    return { code: this.code, message: this.message, exitCode: this.exitCode, hint: this.hint, details: this.details };
+    return {
+      code: this.code,
+      message: this.message,
+      exitCode: this.exitCode,
+      hint: this.hint,
+      details: this.details,
+    };
   }
 }
 
@@ -83,15 +92,20 @@ function firstLine(text: string): string {
   return lines[lines.length - 1]?.trim() || "(no output)";
 }
 
-const byCode: Record<string, new (m: string, o: { hint?: string; details?: Record<string, unknown> }) => LabError> =
-  {
-    usage: UsageError,
-    not_found: NotFoundError,
-    conflict: ConflictError,
-    permission: PermissionError,
-    fleet_api: FleetApiError,
-    internal: InternalError,
-  };
+const byCode: Record<
+  string,
+  new (
+    m: string,
+    o: { hint?: string; details?: Record<string, unknown> },
+  ) => LabError
+> = {
+  usage: UsageError,
+  not_found: NotFoundError,
+  conflict: ConflictError,
+  permission: PermissionError,
+  fleet_api: FleetApiError,
+  internal: InternalError,
+};
 
 /** Rebuilds an error that crossed the control socket as JSON. */
 export function errorFromShape(shape: ErrorShape): LabError {
@@ -116,5 +130,8 @@ export function errorFromShape(shape: ErrorShape): LabError {
 export function toLabError(err: unknown): LabError {
   if (err instanceof LabError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new InternalError(message, { cause: err, hint: "this is a bug in lab; rerun with --debug and report it" });
+  return new InternalError(message, {
+    cause: err,
+    hint: "this is a bug in lab; rerun with --debug and report it",
+  });
 }

@@ -14,6 +14,9 @@ mount -t sysfs sys /sys
 mkdir -p /run /tmp /mnt/config
 
 err() { echo "LAB-ERROR $*"; }
+# "lab.debug" on the kernel command line timestamps each step (uptime seconds) on the console.
+case " $(cat /proc/cmdline) " in *" lab.debug "*) DEBUG=1 ;; esac
+dbg() { [ -z "$DEBUG" ] || { read -r up _ </proc/uptime; echo "lab-debug $up $*"; }; }
 
 # Each /lib/modules/GROUP.list holds "file.ko sysfs_name" lines in dependency order.
 load() {
@@ -69,7 +72,8 @@ cloud_config_hostname() {
     }' "$1" 2>/dev/null
 }
 
-# Finds and mounts the config drive on /mnt/config; sets CFG_TYPE (and CFG_DEV for disks).
+# Finds and mounts the config drive on /mnt/config and sets CFG_TYPE. CFG_DEV names the disk
+# labelled config-2 even when it will not mount, so that it is never taken for the root disk.
 mount_config() {
   CFG_DEV=$(findfs LABEL=config-2 2>/dev/null || findfs LABEL=CONFIG-2 2>/dev/null)
   if [ -n "$CFG_DEV" ]; then
@@ -77,11 +81,11 @@ mount_config() {
     if [ "$(dd if="$CFG_DEV" bs=1 skip=32769 count=5 2>/dev/null)" = CD001 ]; then t=iso9660; else t=vfat; fi
     load $t && mount -t $t -o ro "$CFG_DEV" /mnt/config && { CFG_TYPE=$t; return 0; }
     err "cannot mount config drive $CFG_DEV as $t"
-    CFG_DEV=
   fi
   # virtio device id 9 is a 9p transport; its mount tag must be config-2.
   for d in /sys/bus/virtio/devices/*; do
     [ "$(cat "$d/device" 2>/dev/null)" = 0x0009 ] || continue
+    if [ ! -f /lib/modules/9p.list ]; then err "9p device present but this image's kernel has no 9p"; continue; fi
     load 9p && mount -t 9p -o trans=virtio,version=9p2000.L,ro config-2 /mnt/config && { CFG_TYPE=9p; return 0; }
     err "cannot mount 9p share config-2"
   done
@@ -94,7 +98,7 @@ mount_config() {
   done
   for dev in /dev/sr*; do
     [ -b "$dev" ] && mount -t iso9660 -o ro "$dev" /mnt/config 2>/dev/null || continue
-    if [ -f /mnt/config/openstack/latest/meta_data.json ]; then CFG_TYPE=iso9660; CFG_DEV=$dev; return 0; fi
+    if [ -f /mnt/config/openstack/latest/meta_data.json ]; then CFG_TYPE=iso9660; return 0; fi
     umount /mnt/config
   done
   return 1
@@ -105,8 +109,22 @@ js() {
   if [ -n "$1" ]; then printf '"%s"' "$(printf %s "$1" | sed 's/[\\"]/\\&/g')"; else printf null; fi
 }
 
+dbg init
 load base
+dbg modules loaded
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
+
+# --- power button: any event on its input device means power off -----------------------------
+# Armed right after the modules load so that an early system_powerdown is not lost.
+for n in /sys/class/input/input*; do
+  [ "$(cat "$n/name" 2>/dev/null)" = "Power Button" ] || continue
+  for e in "$n"/event*; do
+    [ -e "$e" ] || continue
+    (dd if="/dev/input/${e##*/}" bs=24 count=1 of=/dev/null 2>/dev/null && poweroff -f) &
+    PWR=1
+  done
+done
+[ -n "$PWR" ] || err "no power button input device"
 
 # --- config drive and hostname ---------------------------------------------------------------
 CFG_TYPE=none NAME= HOST=
@@ -120,10 +138,13 @@ else
   err "no config drive (label config-2 or 9p tag config-2)"
 fi
 
+dbg "config drive done ($CFG_TYPE)"
+
 # --- network: start DHCP now, collect the lease after the disk work ---------------------------
 ip link set lo up
-MAC=$(cat /sys/class/net/eth0/address 2>/dev/null)
+MAC=$(cat /sys/class/net/eth0/address 2>/dev/null) DHCP=
 if ip link set eth0 up 2>/dev/null; then
+  DHCP=1
   # udhcpc stays running to renew; after 3 unanswered discovers it pauses 2 s and tries again.
   udhcpc -f -i eth0 -s /etc/udhcpc.script -t 3 -T 1 -A 2 ${HOST:+-x hostname:$HOST} >/run/udhcpc.log 2>&1 &
 else
@@ -153,25 +174,17 @@ else
   err "no root disk"
 fi
 
-# --- power button: any event on its input device means power off -----------------------------
-for n in /sys/class/input/input*; do
-  [ "$(cat "$n/name" 2>/dev/null)" = "Power Button" ] || continue
-  for e in "$n"/event*; do
-    [ -e "$e" ] || continue
-    (dd if="/dev/input/${e##*/}" bs=24 count=1 of=/dev/null 2>/dev/null && poweroff -f) &
-    PWR=1
-  done
-done
-[ -n "$PWR" ] || err "no power button input device"
+dbg marker done
 
 # --- wait for the lease (udhcpc.script writes /run/lease), then announce ----------------------
 IP=
-if [ -n "$MAC" ]; then
+if [ -n "$DHCP" ]; then
   i=0
   while [ ! -s /run/lease ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
   if [ -s /run/lease ]; then read -r IP </run/lease; else err "no DHCP lease after 30 s"; fi
 fi
 
+dbg "lease done ($IP)"
 HN=$(hostname)
 [ "$HN" = "(none)" ] && HN=
 printf 'LAB-READY {"name":%s,"mac":%s,"ip":%s,"hostname":%s,"marker":%s,"boots":%d,"configDrive":"%s"}\n' \

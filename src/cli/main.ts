@@ -32,7 +32,10 @@ function netCommands(program: Command): void {
   net
     .command("up [name]")
     .description("create or repair a network (idempotent); NAME defaults to 'default'")
-    .option("--subnet <cidr>", "private IPv4 subnet, /16 to /29 (default 172.16.11.0/24, or the next free /24)")
+    .option(
+      "--subnet <cidr>",
+      "private IPv4 subnet, /16 to /29 (default 172.16.11.0/24, or the next free /24)",
+    )
     .option("--bridge <ifname>", "OVS bridge name (default labbr0 for 'default', labbr-NAME otherwise)")
     .option("--domain <domain>", "DNS domain answered by dnsmasq (VMs are NAME.DOMAIN)", undefined)
     .option("--dhcp-range <start-end>", "dynamic DHCP range (default: upper half of the subnet)")
@@ -56,14 +59,22 @@ function netCommands(program: Command): void {
 }
 
 function daemonCommands(program: Command): void {
-  const daemon = program.command("daemon").description("the lab daemon (labd), which owns state and processes");
+  const daemon = program
+    .command("daemon")
+    .description("the lab daemon (labd), which owns state and processes");
   daemon
     .command("run")
     .description("run labd in the foreground (for a service manager)")
     .addOption(new Option("--autostarted").hideHelp())
     .action(lazy("./commands/daemon.js", "daemonRunCommand"));
-  daemon.command("start").description("start labd in the background").action(lazy("./commands/daemon.js", "daemonStartCommand"));
-  daemon.command("stop").description("stop labd (VMs and networks keep running)").action(lazy("./commands/daemon.js", "daemonStopCommand"));
+  daemon
+    .command("start")
+    .description("start labd in the background")
+    .action(lazy("./commands/daemon.js", "daemonStartCommand"));
+  daemon
+    .command("stop")
+    .description("stop labd (VMs and networks keep running)")
+    .action(lazy("./commands/daemon.js", "daemonStopCommand"));
   daemon
     .command("status")
     .description("is labd running, and where")

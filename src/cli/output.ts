@@ -15,15 +15,38 @@ export function printTable(head: string[], rows: (string | number | undefined)[]
   const table = new Table({
     head,
     style: { head: [], border: [], compact: true },
-    chars: { top: "", "top-mid": "", "top-left": "", "top-right": "", bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "", left: "", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: "  " },
+    chars: {
+      top: "",
+      "top-mid": "",
+      "top-left": "",
+      "top-right": "",
+      bottom: "",
+      "bottom-mid": "",
+      "bottom-left": "",
+      "bottom-right": "",
+      left: "",
+      "left-mid": "",
+      mid: "",
+      "mid-mid": "",
+      right: "",
+      "right-mid": "",
+      middle: "  ",
+    },
   });
   for (const r of rows) table.push(r.map((c) => (c === undefined ? "-" : String(c))));
-  process.stdout.write(`${table.toString().split("\n").map((l) => l.trimEnd().replace(/^ /, "")).join("\n")}\n`);
+  process.stdout.write(
+    `${table
+      .toString()
+      .split("\n")
+      .map((l) => l.trimEnd().replace(/^ /, ""))
+      .join("\n")}\n`,
+  );
 }
 
 export function printKeyValues(pairs: [string, unknown][]): void {
   const width = Math.max(...pairs.map(([k]) => k.length));
-  for (const [k, v] of pairs) process.stdout.write(`${k.padEnd(width)}  ${v === undefined ? "-" : String(v)}\n`);
+  for (const [k, v] of pairs)
+    process.stdout.write(`${k.padEnd(width)}  ${v === undefined ? "-" : String(v)}\n`);
 }
 
 /** Prints an error and returns the exit code. The entry point is the only caller of process.exit. */
@@ -39,7 +62,14 @@ export function reportError(err: unknown, opts: { json?: boolean; debug?: boolea
   if (typeof stderr === "string" && stderr.trim() && e.code === "host_tool") {
     const argv = e.details?.argv as string[] | undefined;
     if (argv) process.stderr.write(`command: ${argv.map(quote).join(" ")}\n`);
-    process.stderr.write(`${stderr.trimEnd().split("\n").slice(-20).map((l) => `  | ${l}`).join("\n")}\n`);
+    process.stderr.write(
+      `${stderr
+        .trimEnd()
+        .split("\n")
+        .slice(-20)
+        .map((l) => `  | ${l}`)
+        .join("\n")}\n`,
+    );
   }
   if (opts.debug) {
     let cause: unknown = err;

@@ -1,10 +1,10 @@
 // The CLI's side of the control socket: JSON requests, streamed progress, and starting labd
 // on demand when nothing answers.
 import { spawn } from "node:child_process";
-import { openSync, mkdirSync } from "node:fs";
+import { mkdirSync, openSync } from "node:fs";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
-import { type ErrorShape, LabError, PermissionError, errorFromShape } from "../errors.js";
+import { type ErrorShape, errorFromShape, LabError, PermissionError } from "../errors.js";
 import { type LabDirs, labDirs, paths } from "../state/paths.js";
 
 export interface CallOptions {
@@ -50,7 +50,9 @@ export class LabClient {
           path,
           headers: {
             accept: opts.onProgress ? "application/x-ndjson" : "application/json",
-            ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
+            ...(payload
+              ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }
+              : {}),
           },
         },
         (res) => {
@@ -121,7 +123,10 @@ export class LabClient {
   }
 }
 
-async function readLines(res: http.IncomingMessage, onEvent: (e: Record<string, unknown>) => void): Promise<void> {
+async function readLines(
+  res: http.IncomingMessage,
+  onEvent: (e: Record<string, unknown>) => void,
+): Promise<void> {
   let buffer = "";
   for await (const chunk of res) {
     buffer += chunk as string;

@@ -67,7 +67,10 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
     };
     await rm(p.socket, { force: true });
     const daemonCtx = ctx;
-    server = createServer(buildRoutes(ctx, () => stop()), log);
+    server = createServer(
+      buildRoutes(ctx, () => stop()),
+      log,
+    );
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(p.socket, () => resolve());

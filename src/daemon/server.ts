@@ -2,7 +2,7 @@
 // a malformed one gets a clear error and the server keeps serving. Operations run to the end
 // even when the client goes away, so a disconnect never leaves half an operation.
 import http from "node:http";
-import { type ErrorShape, LabError, UsageError, toLabError } from "../errors.js";
+import { type ErrorShape, type LabError, toLabError, UsageError } from "../errors.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -87,13 +87,17 @@ export function createServer(routes: Route[], log: (msg: string) => void): http.
         res.end(`${JSON.stringify(payload)}\n`);
       } else {
         const body = JSON.stringify(payload);
-        res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+        res.writeHead(status, {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+        });
         res.end(body);
       }
     };
     const fail = (err: unknown) => {
       const e = toLabError(err);
-      if (e.code === "internal") log(`internal error on ${req.method} ${url.pathname}: ${(err as Error)?.stack ?? err}`);
+      if (e.code === "internal")
+        log(`internal error on ${req.method} ${url.pathname}: ${(err as Error)?.stack ?? err}`);
       const shape: ErrorShape = e.toJSON();
       send(statusFor(e), stream ? { type: "error", error: shape } : { error: shape });
     };

@@ -2,7 +2,7 @@
 // shell string, so names containing `$(...)`, spaces or quotes are plain arguments.
 import { execa } from "execa";
 import { HostToolError, MissingToolError } from "../errors.js";
-import { TOOL_PATH, packageFor } from "./tools.js";
+import { packageFor, TOOL_PATH } from "./tools.js";
 
 export interface RunOptions {
   input?: string;
@@ -107,7 +107,8 @@ export function createHost(): Host {
           child.once("error", (e) => resolve(e));
         });
         if (spawnError || child.pid === undefined) {
-          if (spawnError && /ENOENT/.test(spawnError.message)) throw new MissingToolError(file, packageFor(file));
+          if (spawnError && /ENOENT/.test(spawnError.message))
+            throw new MissingToolError(file, packageFor(file));
           throw new HostToolError(argv, undefined, spawnError?.message ?? "could not start");
         }
         child.unref();

@@ -9,13 +9,29 @@ export const HOST_OVS = {
   schema: "/usr/share/openvswitch/vswitch.ovsschema",
 };
 
-export const vsctl = (dbSock: string, ...args: string[]) => ["ovs-vsctl", `--db=unix:${dbSock}`, "--timeout=10", ...args];
+export const vsctl = (dbSock: string, ...args: string[]) => [
+  "ovs-vsctl",
+  `--db=unix:${dbSock}`,
+  "--timeout=10",
+  ...args,
+];
 
 export function addBridgeArgv(dbSock: string, bridge: string, datapath: "system" | "netdev"): string[] {
-  return vsctl(dbSock, "--may-exist", "add-br", bridge, "--", "set", "bridge", bridge, `datapath_type=${datapath}`);
+  return vsctl(
+    dbSock,
+    "--may-exist",
+    "add-br",
+    bridge,
+    "--",
+    "set",
+    "bridge",
+    bridge,
+    `datapath_type=${datapath}`,
+  );
 }
 
-export const delBridgeArgv = (dbSock: string, bridge: string) => vsctl(dbSock, "--if-exists", "del-br", bridge);
+export const delBridgeArgv = (dbSock: string, bridge: string) =>
+  vsctl(dbSock, "--if-exists", "del-br", bridge);
 
 /** Replaces a stale port of the same name (left by a crash) instead of failing on it. */
 export function addPortArgv(dbSock: string, bridge: string, port: string): string[] {
@@ -48,7 +64,13 @@ export function hostOvsUsable(): boolean {
   return mine !== undefined && netnsOf(pid) === mine;
 }
 
-export function ovsdbServerArgv(p: { db: string; dbSock: string; dbPid: string; dbLog: string; dbCtl: string }) {
+export function ovsdbServerArgv(p: {
+  db: string;
+  dbSock: string;
+  dbPid: string;
+  dbLog: string;
+  dbCtl: string;
+}) {
   return [
     "ovsdb-server",
     p.db,
@@ -61,7 +83,12 @@ export function ovsdbServerArgv(p: { db: string; dbSock: string; dbPid: string; 
   ];
 }
 
-export function ovsVswitchdArgv(p: { dbSock: string; switchPid: string; switchLog: string; switchCtl: string }) {
+export function ovsVswitchdArgv(p: {
+  dbSock: string;
+  switchPid: string;
+  switchLog: string;
+  switchCtl: string;
+}) {
   return [
     "ovs-vswitchd",
     `unix:${p.dbSock}`,

@@ -1,12 +1,18 @@
 // Runs one dnsmasq per lab network, bound only to that network's bridge.
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, rmdir } from "node:fs/promises";
 import type { Host } from "../host/host.js";
 import { isOurProcess, readPidFile, signalOurProcess, waitForExit } from "../host/proc.js";
-import type { LabPaths } from "../state/paths.js";
 import { writeIfChanged } from "../state/files.js";
-import { intToIp } from "./cidr.js";
 import type { NetworkSpec } from "../state/ledger.js";
-import { type Reservation, dnsmasqArgv, renderDhcpHosts, renderDnsNames, renderDnsmasqConfig } from "./dnsmasq-config.js";
+import type { LabPaths } from "../state/paths.js";
+import { intToIp } from "./cidr.js";
+import {
+  dnsmasqArgv,
+  type Reservation,
+  renderDhcpHosts,
+  renderDnsmasqConfig,
+  renderDnsNames,
+} from "./dnsmasq-config.js";
 
 export class Dnsmasq {
   constructor(
@@ -78,6 +84,8 @@ export class Dnsmasq {
     await rm(f.pid, { force: true });
     if (!opts.keepFiles) {
       for (const file of [f.conf, f.hosts, f.names, f.leases, f.log]) await rm(file, { force: true });
+      // The directory goes with the last network; another network's files keep it.
+      await rmdir(this.p.dnsmasqDir).catch(() => undefined);
     }
   }
 }

@@ -31,7 +31,19 @@ export function networkRules(n: NetRuleInput): Rule[] {
     { key: "forward", spec: ["-s", n.subnet, "-i", n.bridge, ...c, "-j", "ACCEPT"] },
     {
       key: "forward",
-      spec: ["-d", n.subnet, "-o", n.bridge, ...c, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"],
+      spec: [
+        "-d",
+        n.subnet,
+        "-o",
+        n.bridge,
+        ...c,
+        "-m",
+        "conntrack",
+        "--ctstate",
+        "RELATED,ESTABLISHED",
+        "-j",
+        "ACCEPT",
+      ],
     },
     { key: "input", spec: ["-i", n.bridge, "-p", "udp", ...c, "-m", "udp", "--dport", "67", "-j", "ACCEPT"] },
     { key: "input", spec: ["-i", n.bridge, "-p", "udp", ...c, "-m", "udp", "--dport", "53", "-j", "ACCEPT"] },
@@ -65,11 +77,13 @@ export function parseIptablesS(text: string): ObservedTable {
 function splitWords(line: string): string[] {
   const out: string[] = [];
   const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
-  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]!);
+  for (let m = re.exec(line); m; m = re.exec(line))
+    out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]!);
   return out;
 }
 
-const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((w, i) => w === b[i]);
+const same = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((w, i) => w === b[i]);
 
 export type Observed = Record<"filter" | "nat", ObservedTable>;
 

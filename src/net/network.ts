@@ -2,7 +2,14 @@
 // and dnsmasq. Each step observes first, so a repeated `net up` changes nothing.
 import type { LabContext } from "../context.js";
 import { ConflictError, NotFoundError } from "../errors.js";
-import { addAddressArgv, linkExists, linkUpArgv, listAddresses, listLinkNames, listRoutes } from "../host/ip.js";
+import {
+  addAddressArgv,
+  linkExists,
+  linkUpArgv,
+  listAddresses,
+  listLinkNames,
+  listRoutes,
+} from "../host/ip.js";
 import { applyIptables, observeIptables } from "../host/iptables.js";
 import { addBridgeArgv, delBridgeArgv, vsctl } from "../host/ovs.js";
 import { enableIpForwarding } from "../host/sysctl.js";
@@ -155,6 +162,8 @@ export async function netStatus(ctx: LabContext, name?: string): Promise<NetStat
 }
 
 export async function bridgePorts(ctx: LabContext, bridge: string): Promise<string[]> {
-  const r = await ctx.host.run(vsctl(ctx.ovs.describe().dbSock, "list-ports", bridge), { allowFailure: true });
+  const r = await ctx.host.run(vsctl(ctx.ovs.describe().dbSock, "list-ports", bridge), {
+    allowFailure: true,
+  });
   return r.exitCode === 0 ? r.stdout.split("\n").filter(Boolean) : [];
 }

@@ -1,14 +1,15 @@
 // Which Open vSwitch lab talks to: the host's when one runs in this network namespace,
 // otherwise a private ovsdb-server + ovs-vswitchd with database and sockets under the run dir.
-import { mkdir, rm } from "node:fs/promises";
+
 import { existsSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import type { Host } from "../host/host.js";
 import {
   HOST_OVS,
   hostOvsUsable,
   kernelDatapathAvailable,
-  ovsVswitchdArgv,
   ovsdbServerArgv,
+  ovsVswitchdArgv,
   vsctl,
 } from "../host/ovs.js";
 import { isOurProcess, readPidFile, signalOurProcess, waitForExit } from "../host/proc.js";
@@ -58,13 +59,29 @@ export class OvsInstance {
     const running = this.privateRunning();
     if (running.db && running.vswitchd) return { endpoint, started: false };
     await mkdir(this.p.ovsDir, { recursive: true, mode: 0o700 });
+    // Keep every file of the private instance (bridge mgmt sockets too) under the run dir.
+    const env = { OVS_RUNDIR: this.p.ovsDir, OVS_LOGDIR: this.p.ovsDir, OVS_DBDIR: this.p.ovsDir };
     if (!running.db) {
       await rm(o.dbSock, { force: true });
-      if (!existsSync(o.db)) await this.host.run(["ovsdb-tool", "create", o.db, HOST_OVS.schema]);
-      await this.host.run(ovsdbServerArgv(o));
-      await this.host.run(vsctl(o.dbSock, "--no-wait", "init"));
+      if (!existsSync(o.db)) await this.host.run(["ovsdb-tool", "create", o.db, HOST_OVS.schema], { env });
+      await this.host.run(ovsdbServerArgv(o), { env });
+      // The userspace datapath reads ports through AF_PACKET; without offload support it would
+      // forward TCP segments whose checksum the sender left to the NIC, and the receiver drops them.
+      await this.host.run(
+        vsctl(
+          o.dbSock,
+          "--no-wait",
+          "init",
+          "--",
+          "set",
+          "Open_vSwitch",
+          ".",
+          "other_config:userspace-tso-enable=true",
+        ),
+        { env },
+      );
     }
-    if (!running.vswitchd) await this.host.run(ovsVswitchdArgv(o));
+    if (!running.vswitchd) await this.host.run(ovsVswitchdArgv(o), { env });
     return { endpoint, started: true };
   }
 

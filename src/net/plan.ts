@@ -4,7 +4,15 @@ import { ConflictError, UsageError } from "../errors.js";
 import type { HostAddress, HostRoute } from "../host/ip.js";
 import type { Ledger, NetworkSpec } from "../state/ledger.js";
 import { defaultBridgeName, validateIfName, validateNetName } from "../state/names.js";
-import { type Cidr, intToIp, overlaps, parseCidr, parseDhcpRange, planAddresses, validateLabSubnet } from "./cidr.js";
+import {
+  type Cidr,
+  intToIp,
+  overlaps,
+  parseCidr,
+  parseDhcpRange,
+  planAddresses,
+  validateLabSubnet,
+} from "./cidr.js";
 
 export interface NetUpRequest {
   name?: string;
@@ -25,7 +33,12 @@ export const DEFAULT_SUBNET = "172.16.11.0/24";
 const DOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 /** Returns the existing spec when the request matches it, a new spec otherwise. */
-export function planNetwork(req: NetUpRequest, ledger: Ledger, view: HostView, now = new Date()): NetworkSpec {
+export function planNetwork(
+  req: NetUpRequest,
+  ledger: Ledger,
+  view: HostView,
+  now = new Date(),
+): NetworkSpec {
   const name = validateNetName(req.name ?? DEFAULT_NETWORK);
   const existing = ledger.networks[name];
   if (existing) return checkSameAsExisting(req, existing);
@@ -33,7 +46,9 @@ export function planNetwork(req: NetUpRequest, ledger: Ledger, view: HostView, n
   const bridge = validateIfName(req.bridge ?? defaultBridgeName(name));
   const domain = (req.domain ?? "lab").toLowerCase();
   if (!DOMAIN.test(domain)) {
-    throw new UsageError(`invalid domain ${JSON.stringify(req.domain)}`, { hint: "use a DNS name such as lab or lab.test" });
+    throw new UsageError(`invalid domain ${JSON.stringify(req.domain)}`, {
+      hint: "use a DNS name such as lab or lab.test",
+    });
   }
   const others = Object.values(ledger.networks);
   const clash = others.find((n) => n.bridge === bridge);
@@ -67,7 +82,8 @@ function checkSameAsExisting(req: NetUpRequest, n: NetworkSpec): NetworkSpec {
   if (req.domain && req.domain.toLowerCase() !== n.domain) differs.push(`domain ${n.domain}`);
   if (req.dhcpRange) {
     const r = parseDhcpRange(req.dhcpRange, parseCidr(n.subnet), n.gateway);
-    if (r.start !== n.dhcpStart || r.end !== n.dhcpEnd) differs.push(`DHCP range ${n.dhcpStart}-${n.dhcpEnd}`);
+    if (r.start !== n.dhcpStart || r.end !== n.dhcpEnd)
+      differs.push(`DHCP range ${n.dhcpStart}-${n.dhcpEnd}`);
   }
   if (differs.length > 0) {
     throw new ConflictError(`network ${n.name} already exists with ${differs.join(", ")}`, {
@@ -97,9 +113,12 @@ export function checkOverlaps(subnet: Cidr, ledger: Ledger, view: HostView): voi
     if (r.dst === "default" || !/^[0-9.]+(\/\d+)?$/.test(r.dst)) continue;
     const dst = r.dst.includes("/") ? r.dst : `${r.dst}/32`;
     if (overlaps(subnet, parseCidr(dst, "route"))) {
-      throw new ConflictError(`subnet ${subnet.text} overlaps the host route ${r.dst}${r.dev ? ` via ${r.dev}` : ""}`, {
-        hint: "choose a subnet the host does not route elsewhere (see 'ip route')",
-      });
+      throw new ConflictError(
+        `subnet ${subnet.text} overlaps the host route ${r.dst}${r.dev ? ` via ${r.dev}` : ""}`,
+        {
+          hint: "choose a subnet the host does not route elsewhere (see 'ip route')",
+        },
+      );
     }
   }
 }

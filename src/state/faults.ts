@@ -4,5 +4,6 @@ import { InternalError } from "../errors.js";
 
 export function faultPoint(name: string): void {
   const faults = (process.env.LAB_FAULTS ?? "").split(",").map((s) => s.trim());
-  if (faults.includes(name)) throw new InternalError(`injected fault at ${name}`, { hint: "LAB_FAULTS is set" });
+  if (faults.includes(name))
+    throw new InternalError(`injected fault at ${name}`, { hint: "LAB_FAULTS is set" });
 }

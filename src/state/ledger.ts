@@ -44,7 +44,12 @@ export const VmSpec = z.object({
   wantRunning: z.boolean(),
   createdAt: z.string(),
   lastExit: z
-    .object({ at: z.string(), code: z.number().nullable(), signal: z.string().nullable(), logTail: z.string() })
+    .object({
+      at: z.string(),
+      code: z.number().nullable(),
+      signal: z.string().nullable(),
+      logTail: z.string(),
+    })
     .optional(),
 });
 export type VmSpec = z.infer<typeof VmSpec>;

@@ -43,14 +43,17 @@ export async function daemonStopCommand(): Promise<void> {
     return;
   }
   const deadline = Date.now() + 10_000;
-  while (pid !== undefined && isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (pid !== undefined && isAlive(pid) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   process.stdout.write("labd stopped\n");
 }
 
 export async function daemonStatusCommand(opts: { json?: boolean }): Promise<void> {
   let info: Record<string, unknown> | undefined;
   try {
-    info = await new LabClient().call<Record<string, unknown>>("GET", "/v1/daemon", undefined, { noAutostart: true });
+    info = await new LabClient().call<Record<string, unknown>>("GET", "/v1/daemon", undefined, {
+      noAutostart: true,
+    });
   } catch {
     info = undefined;
   }

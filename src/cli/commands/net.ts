@@ -32,7 +32,10 @@ export async function netUpCommand(name: string | undefined, opts: NetOpts): Pro
 }
 
 export async function netDownCommand(name: string | undefined, opts: NetOpts): Promise<void> {
-  const r = await new LabClient().call<{ removed: boolean }>("DELETE", `/v1/networks/${encodeURIComponent(name ?? "default")}`);
+  const r = await new LabClient().call<{ removed: boolean }>(
+    "DELETE",
+    `/v1/networks/${encodeURIComponent(name ?? "default")}`,
+  );
   if (opts.json) return printJson(r);
   process.stdout.write(`network ${name ?? "default"}: ${r.removed ? "removed" : "was not up"}\n`);
 }

@@ -1,0 +1,57 @@
+#!/usr/bin/env zx
+// Host setup for lab: installs the Debian packages lab and its tests use, builds the TypeScript,
+// and builds the offline test image. Idempotent and quiet when nothing is missing.
+// Run as root through `npm run setup` (which installs the npm dependencies first).
+import { $, path } from "zx";
+
+$.verbose = false;
+const root = path.resolve(import.meta.dirname, "..");
+
+// Every Debian package lab runs or its tests and image builds use.
+const PACKAGES = [
+  "qemu-system-x86", // qemu-system-x86_64 (VMs, KVM probe)
+  "qemu-utils", // qemu-img (overlays, image formats)
+  "openvswitch-switch", // ovsdb-server, ovs-vswitchd, ovs-vsctl
+  "dnsmasq-base", // DHCP + DNS per lab network
+  "iptables", // NAT and forwarding rules (nft or legacy backend)
+  "iproute2", // ip: addresses, links, namespaces in tests
+  "xorriso", // config-2 ISO9660 drives
+  "dosfstools", // mkfs.vfat: vfat config-2 drives
+  "mtools", // mcopy: fill vfat drives without mounting
+  "busybox-static", // the test guest's userland; udhcpc in network tests
+  "linux-image-cloud-amd64", // small kernel for the test guest
+  "linux-image-amd64", // generic kernel: has 9p for 9p config drives
+  "cpio", // initramfs of the test guest
+  "kmod", // module dependency data for the test guest
+  "bzip2", // Flatcar images are bzip2-compressed
+  "openssh-client", // lab vm ssh, lab's key pair
+  "procps", // ps/pgrep in tests and diagnostics
+  "iputils-ping", // ping in network tests
+  "ca-certificates", // HTTPS image and artifact downloads
+];
+
+function missingPackages() {
+  return PACKAGES.filter((pkg) => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
+    const format = "${Status}";
+    const r = $.sync({ nothrow: true })`dpkg-query -W -f=${format} ${pkg}`;
+    return !String(r.stdout).includes("install ok installed");
+  });
+}
+
+if (process.getuid?.() !== 0) {
+  console.error("setup: run as root (it installs Debian packages)");
+  process.exit(1);
+}
+
+const missing = missingPackages();
+if (missing.length > 0) {
+  console.log(`setup: installing ${missing.join(" ")}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  await $({ env })`apt-get update -qq`;
+  await $({ env })`apt-get install -y -qq --no-install-recommends ${missing}`;
+}
+
+await $({ cwd: root })`npx tsc -p tsconfig.json`;
+await $({ cwd: root, stdio: "inherit" })`npx zx scripts/build-test-image.mjs`;
+if (missing.length > 0) console.log("setup: done");

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import {
+  intToIp,
+  ipToInt,
+  overlaps,
+  parseCidr,
+  parseDhcpRange,
+  planAddresses,
+  staticCandidates,
+  validateLabSubnet,
+} from "../../src/net/cidr.js";
+
+describe("cidr", () => {
+  it("parses and normalises", () => {
+    expect(parseCidr("172.16.11.0/24")).toMatchObject({ prefix: 24, text: "172.16.11.0/24" });
+    expect(intToIp(ipToInt("10.1.2.3"))).toBe("10.1.2.3");
+  });
+
+  it("rejects host bits, garbage and non-private or oddly sized subnets with a hint", () => {
+    expect(() => parseCidr("172.16.11.5/24")).toThrow(/host bits/);
+    expect(() => parseCidr("172.16.11.0/33")).toThrow(/not an IPv4 CIDR/);
+    expect(() => parseCidr("$(reboot)")).toThrow(/not an IPv4 CIDR/);
+    expect(() => validateLabSubnet("8.8.8.0/24")).toThrow(/not a private range/);
+    expect(() => validateLabSubnet("10.0.0.0/8")).toThrow(/\/16 to \/29/);
+    expect(() => validateLabSubnet("10.0.0.0/30")).toThrow(/\/16 to \/29/);
+    expect(validateLabSubnet("192.168.7.0/29").prefix).toBe(29);
+  });
+
+  it("detects overlap in both directions and adjacency as disjoint", () => {
+    const a = parseCidr("172.16.11.0/24");
+    expect(overlaps(a, parseCidr("172.16.0.0/16"))).toBe(true);
+    expect(overlaps(parseCidr("172.16.0.0/16"), a)).toBe(true);
+    expect(overlaps(a, parseCidr("172.16.12.0/24"))).toBe(false);
+    expect(overlaps(a, parseCidr("172.16.11.255/32"))).toBe(true);
+  });
+
+  it("plans gateway, dynamic range and static addresses", () => {
+    const c = parseCidr("172.16.11.0/24");
+    const plan = planAddresses(c);
+    expect(plan).toEqual({ gateway: "172.16.11.1", dhcpStart: "172.16.11.128", dhcpEnd: "172.16.11.254" });
+    const statics = staticCandidates(c, plan.gateway, plan.dhcpStart, plan.dhcpEnd);
+    expect(intToIp(statics[0]!)).toBe("172.16.11.10");
+    expect(statics.map(intToIp)).not.toContain("172.16.11.1");
+    expect(statics.map(intToIp)).not.toContain("172.16.11.200");
+    const small = parseCidr("192.168.7.0/29");
+    const sp = planAddresses(small);
+    expect(staticCandidates(small, sp.gateway, sp.dhcpStart, sp.dhcpEnd).map(intToIp)).toEqual([
+      "192.168.7.2",
+      "192.168.7.3",
+    ]);
+  });
+
+  it("validates DHCP ranges", () => {
+    const c = parseCidr("172.16.11.0/24");
+    expect(parseDhcpRange("172.16.11.100-172.16.11.200", c, "172.16.11.1")).toEqual({
+      start: "172.16.11.100",
+      end: "172.16.11.200",
+    });
+    expect(() => parseDhcpRange("172.16.11.200-172.16.11.100", c, "172.16.11.1")).toThrow(/ascending/);
+    expect(() => parseDhcpRange("172.16.11.1-172.16.11.100", c, "172.16.11.1")).toThrow(/gateway/);
+    expect(() => parseDhcpRange("10.0.0.1-10.0.0.5", c, "172.16.11.1")).toThrow(/inside/);
+    expect(() => parseDhcpRange("nonsense", c, "172.16.11.1")).toThrow(/START-END/);
+  });
+});
