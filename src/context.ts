@@ -4,7 +4,14 @@ import type { Dnsmasq } from "./net/dnsmasq.js";
 import type { OvsInstance } from "./net/ovs-instance.js";
 import type { EventLog } from "./state/events.js";
 import type { LedgerStore } from "./state/ledger.js";
+import type { Mutex } from "./state/mutex.js";
 import type { LabPaths } from "./state/paths.js";
+
+/** Watches VM processes; lifecycle code hands it every qemu it starts or adopts. */
+export interface VmWatcher {
+  watch(name: string, pid: number, exited?: Promise<{ code: number | null; signal: string | null }>): void;
+  forget(name: string): void;
+}
 
 export interface LabContext {
   host: Host;
@@ -13,6 +20,9 @@ export interface LabContext {
   events: EventLog;
   ovs: OvsInstance;
   dnsmasq: Dnsmasq;
+  /** Operations that change the host run one at a time. */
+  lock: Mutex;
+  watcher: VmWatcher;
   /** Reports progress of a long operation to whoever asked for it. */
   progress?: (message: string, data?: Record<string, unknown>) => void;
 }

@@ -190,4 +190,9 @@ HN=$(hostname)
 printf 'LAB-READY {"name":%s,"mac":%s,"ip":%s,"hostname":%s,"marker":%s,"boots":%d,"configDrive":"%s"}\n' \
   "$(js "$NAME")" "$(js "$MAC")" "$(js "$IP")" "$(js "$HN")" "$MARKER" "$BOOTS" "$CFG_TYPE"
 
-while :; do sleep 3600; done
+# A root shell on the serial console, so `lab vm console` can drive the guest (ping, ip, ...).
+export PS1='\h# '
+while :; do
+  setsid -c sh -i </dev/ttyS0 >/dev/ttyS0 2>&1
+  sleep 1
+done

@@ -58,6 +58,54 @@ function netCommands(program: Command): void {
     .action(lazy("./commands/net.js", "netListCommand"));
 }
 
+function vmCommands(program: Command): void {
+  const vm = program
+    .command("vm")
+    .description("virtual machines: qcow2 overlays, config-2 cloud-config drives, stable MAC and IP")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  lab vm create etcd --role etcd --ip 172.16.11.10\n  lab vm create node1 --role kubernetes --ssh-key ~/.ssh/id_ed25519.pub\n  lab vm list\n  lab vm console node1          # Ctrl-] detaches\n  lab vm destroy node1 --forget # also release its MAC and IP",
+    );
+  const file = "./commands/vm.js";
+  vm.command("create <name>")
+    .description("create a VM (and start it unless --no-start); its MAC and IP stay with the name")
+    .requiredOption("--role <role>", "cloud-config role: a template in cloud-config/ (etcd, kubernetes, ...)")
+    .option("--image <name>", "base image (default: the only image there is)")
+    .option("--memory <size>", "memory in MiB, or with M/G (default 1024; 256 for the test image)")
+    .option("--cpus <n>", "virtual CPUs (default 1)")
+    .option("--net <network>", "lab network (default 'default')")
+    .option("--ssh-key <file>", "authorise this public key for 'core' (repeatable)", (v: string, acc: string[] = []) => [...acc, v])
+    .option("--ip <address>", "fixed address in the network (default: the next free one from .10)")
+    .option("--no-start", "create the disk and drive but do not boot")
+    .option("--config-drive <kind>", "iso (ISO9660 volume labelled config-2) or 9p (mount_tag config-2)", "iso")
+    .option("--restart <policy>", "no | on-failure | always", "no")
+    .option("--accel <accel>", "auto | kvm | tcg (auto: KVM when it really works)", "auto")
+    .addOption(json())
+    .action(lazy(file, "vmCreateCommand"));
+  vm.command("start <name>").description("boot a stopped VM").addOption(json()).action(lazy(file, "vmStartCommand"));
+  vm.command("stop <name>")
+    .description("power off (ACPI), killing qemu after the timeout")
+    .option("--timeout <seconds>", "how long the guest gets to power off", "30")
+    .addOption(json())
+    .action(lazy(file, "vmStopCommand"));
+  vm.command("restart <name>").description("stop, then start").addOption(json()).action(lazy(file, "vmRestartCommand"));
+  vm.command("destroy <name>")
+    .description("remove the VM's disk, drive and port (MAC and IP stay reserved for the name)")
+    .option("--forget", "also release the VM's MAC and IP")
+    .addOption(json())
+    .action(lazy(file, "vmDestroyCommand"));
+  vm.command("list").description("name, role, state, IP, MAC, image, uptime").addOption(json()).action(lazy(file, "vmListCommand"));
+  vm.command("show <name>").description("everything about one VM").addOption(json()).action(lazy(file, "vmShowCommand"));
+  vm.command("ip <name>").description("print the VM's IP address").addOption(json()).action(lazy(file, "vmIpCommand"));
+  vm.command("console <name>")
+    .description("attach this terminal to the VM's serial console (Ctrl-] detaches)")
+    .action(lazy("./commands/console.js", "vmConsoleCommand"));
+  vm.command("logs <name>")
+    .description("print the VM's serial console log")
+    .option("-f, --follow", "keep printing new output")
+    .action(lazy("./commands/console.js", "vmLogsCommand"));
+}
+
 function daemonCommands(program: Command): void {
   const daemon = program
     .command("daemon")
@@ -98,6 +146,7 @@ export function buildProgram(): Command {
     .addOption(json())
     .action(lazy("./commands/doctor.js", "doctorCommand"));
   netCommands(program);
+  vmCommands(program);
   daemonCommands(program);
   program
     .command("events")

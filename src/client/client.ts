@@ -108,8 +108,17 @@ export class LabClient {
       env: { ...process.env, LAB_HOME: this.dirs.home, LAB_RUN: this.dirs.run },
     });
     child.unref();
+    let exitCode: number | null | undefined;
+    child.once("exit", (code) => {
+      exitCode = code;
+    });
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
+      // A daemon that refused to start (corrupt ledger, no permission) says why in its log.
+      if (exitCode !== undefined && exitCode !== 0) {
+        const log = readFileSync(p.daemonLog, "utf8").trimEnd().split("\n").slice(-3).join("\n");
+        throw new DaemonUnavailableError(`labd could not start:\n${log}`, { hint: `see ${p.daemonLog}` });
+      }
       try {
         await this.raw("GET", "/v1/daemon", undefined, {});
         return;

@@ -12,6 +12,8 @@ import { Dnsmasq } from "../net/dnsmasq.js";
 import { OvsInstance } from "../net/ovs-instance.js";
 import { EventLog } from "../state/events.js";
 import { LedgerStore } from "../state/ledger.js";
+import { Mutex } from "../state/mutex.js";
+import { VmSupervisor } from "../vm/supervisor.js";
 import { type LabDirs, paths } from "../state/paths.js";
 import { reconcile } from "./reconcile.js";
 import { buildRoutes } from "./routes.js";
@@ -48,6 +50,7 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
   });
   let server: Server;
   let ctx: LabContext;
+  const supervisor = new VmSupervisor();
   try {
     const other = otherDaemon(p.pidFile);
     if (other !== undefined) {
@@ -64,7 +67,10 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
       events: new EventLog(p.events),
       ovs: new OvsInstance(host, p),
       dnsmasq: new Dnsmasq(host, p),
+      lock: new Mutex(),
+      watcher: supervisor,
     };
+    supervisor.ctx = ctx;
     await rm(p.socket, { force: true });
     const daemonCtx = ctx;
     server = createServer(
@@ -86,6 +92,7 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      supervisor.stopAll();
       server.close();
       server.closeAllConnections();
       await ctx.events.flush();
@@ -95,6 +102,6 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
     return stopping;
   };
   ctx.events.emit("daemon.started", { pid: process.pid });
-  await reconcile(ctx, log);
+  await reconcile(ctx, supervisor, log);
   return { ctx, server, stop };
 }

@@ -5,6 +5,8 @@ import type { LabContext } from "../context.js";
 import { observeIptables } from "../host/iptables.js";
 import { taggedNetworks } from "../net/iptables-plan.js";
 import { applyNetwork, teardownNetwork } from "../net/network.js";
+import { adoptVms } from "../vm/adopt.js";
+import type { VmSupervisor } from "../vm/supervisor.js";
 
 async function leftoverDnsmasqNetworks(ctx: LabContext): Promise<string[]> {
   const names = await readdir(ctx.paths.dnsmasqDir).catch(() => [] as string[]);
@@ -37,6 +39,9 @@ export async function reconcileNetworks(ctx: LabContext, log: (msg: string) => v
   }
 }
 
-export async function reconcile(ctx: LabContext, log: (msg: string) => void): Promise<void> {
-  await reconcileNetworks(ctx, log);
+export async function reconcile(ctx: LabContext, supervisor: VmSupervisor, log: (msg: string) => void): Promise<void> {
+  await ctx.lock.run(async () => {
+    await reconcileNetworks(ctx, log);
+    await adoptVms(ctx, supervisor, log);
+  });
 }

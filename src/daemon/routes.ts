@@ -2,8 +2,9 @@
 import type { LabContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import { netDown, netStatus, netUp } from "../net/network.js";
-import { Mutex } from "../state/mutex.js";
 import type { RequestContext, Route } from "./server.js";
+import { vmRoutes } from "./vm-routes.js";
+import { ConsoleHubs } from "../vm/console-hub.js";
 
 export const API_VERSION = "v1";
 
@@ -15,7 +16,8 @@ function str(body: Record<string, unknown>, key: string): string | undefined {
 }
 
 export function buildRoutes(ctx: LabContext, stopDaemon: () => Promise<void>): Route[] {
-  const lock = new Mutex();
+  const lock = ctx.lock;
+  const hubs = new ConsoleHubs();
   const started = Date.now();
   const withProgress = (req: RequestContext): LabContext => ({
     ...ctx,
@@ -62,6 +64,7 @@ export function buildRoutes(ctx: LabContext, stopDaemon: () => Promise<void>): R
       pattern: "/v1/networks/:name",
       handler: (req) => lock.run(() => netDown(withProgress(req), req.params.name)),
     },
+    ...vmRoutes(ctx, hubs),
     {
       method: "GET",
       pattern: "/v1/events",

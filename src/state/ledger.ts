@@ -48,6 +48,7 @@ export const VmSpec = z.object({
       at: z.string(),
       code: z.number().nullable(),
       signal: z.string().nullable(),
+      crashed: z.boolean(),
       logTail: z.string(),
     })
     .optional(),

@@ -70,6 +70,7 @@ function vmFiles(dir: string, runDir: string) {
     pid: path.join(runDir, "qemu.pid"),
     qmp: path.join(runDir, "qmp.sock"),
     console: path.join(runDir, "console.sock"),
+    consoleMux: path.join(runDir, "console-mux.sock"),
     serialLog: path.join(runDir, "serial.log"),
     qemuLog: path.join(runDir, "qemu.log"),
   };

@@ -1,0 +1,136 @@
+// lab vm create|start|stop|restart|destroy|list|show|ip
+import { readFile } from "node:fs/promises";
+import { LabClient } from "../../client/client.js";
+import { UsageError } from "../../errors.js";
+import type { VmStatus } from "../../vm/status.js";
+import { printJson, printKeyValues, printTable, progressPrinter } from "../output.js";
+
+interface VmOpts {
+  json?: boolean;
+  role?: string;
+  image?: string;
+  memory?: string;
+  cpus?: string;
+  net?: string;
+  sshKey?: string[];
+  ip?: string;
+  start?: boolean;
+  configDrive?: string;
+  restart?: string;
+  accel?: string;
+  forget?: boolean;
+  timeout?: string;
+}
+
+const vmPath = (name: string, suffix = "") => `/v1/vms/${encodeURIComponent(name)}${suffix}`;
+
+function int(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** --memory takes MiB, or a size with M/G. */
+function memoryMiB(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)\s*([mMgG]?)i?[bB]?$/.exec(value);
+  if (!m) throw new UsageError(`--memory must be like 512, 512M or 2G, got ${JSON.stringify(value)}`);
+  return Number(m[1]) * (m[2]?.toLowerCase() === "g" ? 1024 : 1);
+}
+
+async function readKeys(files: string[] = []): Promise<string[]> {
+  return Promise.all(
+    files.map((f) =>
+      readFile(f, "utf8").catch(() => {
+        throw new UsageError(`cannot read --ssh-key ${f}`, { hint: "pass the path of a public key, e.g. ~/.ssh/id_ed25519.pub" });
+      }),
+    ),
+  );
+}
+
+function showStatus(s: VmStatus, headline?: string): void {
+  if (headline) process.stdout.write(`${headline}\n`);
+  printKeyValues([
+    ["name", s.name],
+    ["state", s.state],
+    ["role", s.role],
+    ["ip", s.ip],
+    ["mac", s.mac],
+    ["network", s.network],
+    ["image", s.image],
+    ["memory", `${s.memoryMiB} MiB`],
+    ["cpus", s.cpus],
+    ["restart", s.restart],
+    ["config drive", s.configDrive],
+    ["tap", s.tap],
+    ["pid", s.pid],
+    ["uptime", s.uptimeSeconds === undefined ? undefined : `${s.uptimeSeconds}s`],
+  ]);
+  if (s.lastExit) {
+    process.stdout.write(`last exit: ${s.lastExit.at} code=${s.lastExit.code} signal=${s.lastExit.signal}\n`);
+    if (s.lastExit.logTail) process.stdout.write(`${s.lastExit.logTail.split("\n").map((l) => `  | ${l}`).join("\n")}\n`);
+  }
+}
+
+export async function vmCreateCommand(name: string, opts: VmOpts): Promise<void> {
+  const body = {
+    name,
+    role: opts.role,
+    image: opts.image,
+    memoryMiB: memoryMiB(opts.memory),
+    cpus: int(opts.cpus, "--cpus"),
+    network: opts.net,
+    sshKeys: await readKeys(opts.sshKey),
+    ip: opts.ip,
+    noStart: opts.start === false,
+    configDrive: opts.configDrive,
+    restart: opts.restart,
+    accel: opts.accel,
+  };
+  const r = await new LabClient().call<{ status: VmStatus; changed: boolean }>("POST", "/v1/vms", body, {
+    onProgress: progressPrinter(!!opts.json),
+  });
+  if (opts.json) return printJson(r.status);
+  showStatus(r.status, r.changed ? `VM ${name} created` : `VM ${name} already exists, nothing changed`);
+}
+
+async function simple(verb: string, name: string, opts: VmOpts, body: Record<string, unknown> = {}): Promise<void> {
+  const r = await new LabClient().call<{ status?: VmStatus; changed: boolean }>("POST", vmPath(name, `/${verb}`), body);
+  if (opts.json) return printJson(r);
+  process.stdout.write(`VM ${name}: ${r.changed ? `${verb === "stop" ? "stopped" : `${verb}ed`}` : `already ${verb === "stop" ? "stopped" : "running"}`}\n`);
+}
+
+export const vmStartCommand = (name: string, opts: VmOpts) => simple("start", name, opts);
+export const vmRestartCommand = (name: string, opts: VmOpts) => simple("restart", name, opts);
+export const vmStopCommand = (name: string, opts: VmOpts) => simple("stop", name, opts, { timeoutSeconds: int(opts.timeout, "--timeout") });
+
+export async function vmDestroyCommand(name: string, opts: VmOpts): Promise<void> {
+  const r = await new LabClient().call<{ removed: boolean; forgotten: boolean }>(
+    "DELETE",
+    `${vmPath(name)}${opts.forget ? "?forget=true" : ""}`,
+  );
+  if (opts.json) return printJson(r);
+  const what = r.removed ? "destroyed" : "did not exist";
+  process.stdout.write(`VM ${name}: ${what}${r.forgotten ? "; its MAC and IP are released" : r.removed ? " (MAC and IP kept for the name; --forget releases them)" : ""}\n`);
+}
+
+export async function vmListCommand(opts: VmOpts): Promise<void> {
+  const list = await new LabClient().call<VmStatus[]>("GET", "/v1/vms");
+  if (opts.json) return printJson(list);
+  printTable(
+    ["NAME", "ROLE", "STATE", "IP", "MAC", "IMAGE", "UPTIME"],
+    list.map((s) => [s.name, s.role, s.state, s.ip, s.mac, s.image, s.uptimeSeconds === undefined ? undefined : `${s.uptimeSeconds}s`]),
+  );
+}
+
+export async function vmShowCommand(name: string, opts: VmOpts): Promise<void> {
+  const s = await new LabClient().call<VmStatus>("GET", vmPath(name));
+  if (opts.json) return printJson(s);
+  showStatus(s);
+}
+
+export async function vmIpCommand(name: string, opts: VmOpts): Promise<void> {
+  const s = await new LabClient().call<VmStatus>("GET", vmPath(name));
+  if (opts.json) return printJson({ name: s.name, ip: s.ip });
+  process.stdout.write(`${s.ip}\n`);
+}

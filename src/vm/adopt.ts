@@ -1,0 +1,41 @@
+// At daemon start: re-adopt every VM whose qemu still runs, put its tap back on the bridge if the
+// port went missing, and record the ones that died while no daemon watched as crashed.
+import type { LabContext } from "../context.js";
+import { linkExists } from "../host/ip.js";
+import { addPortArgv } from "../host/ovs.js";
+import { bridgePorts } from "../net/network.js";
+import { tapName } from "../state/names.js";
+import { serialTail } from "./lifecycle.js";
+import { qmpCommand } from "./qmp.js";
+import { runningPid } from "./status.js";
+import type { VmSupervisor } from "./supervisor.js";
+
+export async function adoptVms(ctx: LabContext, supervisor: VmSupervisor, log: (m: string) => void): Promise<void> {
+  const ledger = ctx.ledger.read();
+  for (const spec of Object.values(ledger.vms)) {
+    const pid = runningPid(ctx, spec.name);
+    const net = ledger.networks[spec.network];
+    if (pid !== undefined) {
+      const answers = await qmpCommand(ctx.paths.vm(spec.name).qmp, "query-status", undefined, 2000).then(
+        () => true,
+        () => false,
+      );
+      supervisor.watch(spec.name, pid);
+      const tap = tapName(spec.name);
+      if (net && (await linkExists(ctx.host, tap)) && !(await bridgePorts(ctx, net.bridge)).includes(tap)) {
+        await ctx.host.run(addPortArgv(ctx.ovs.describe().dbSock, net.bridge, tap));
+      }
+      ctx.events.emit("vm.adopted", { vm: spec.name, pid, qmp: answers });
+      if (!spec.wantRunning) log(`VM ${spec.name} runs although it was stopped; left running`);
+      continue;
+    }
+    if (!spec.wantRunning) continue;
+    const logTail = await serialTail(ctx, spec.name);
+    await ctx.ledger.update((l) => {
+      const v = l.vms[spec.name];
+      if (v) v.lastExit = { at: new Date().toISOString(), code: null, signal: null, crashed: true, logTail };
+    });
+    ctx.events.emit("vm.crashed", { vm: spec.name, while: "daemon was down" });
+    if (spec.restart !== "no") supervisor.restartLater(spec.name);
+  }
+}
