@@ -1,7 +1,7 @@
 // The CLI's side of the control socket: JSON requests, streamed progress, and starting labd
 // on demand when nothing answers.
 import { spawn } from "node:child_process";
-import { mkdirSync, openSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { type ErrorShape, errorFromShape, LabError, PermissionError } from "../errors.js";

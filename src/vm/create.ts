@@ -3,7 +3,7 @@
 import type { LabContext } from "../context.js";
 import { listRoles, defaultTemplatesDir } from "../cloudconfig/render.js";
 import { ConflictError, NotFoundError, UsageError } from "../errors.js";
-import { listImages, resolveImage } from "../image/store.js";
+import { listImages, resolveImage } from "../image/resolve.js";
 import { reservationsFor } from "../net/network.js";
 import { DEFAULT_NETWORK } from "../net/plan.js";
 import { faultPoint } from "../state/faults.js";

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import type { LabContext } from "../context.js";
 import { defaultTemplatesDir, renderCloudConfig } from "../cloudconfig/render.js";
 import { writeConfigDrive } from "../cloudconfig/config-drive.js";
-import type { ResolvedImage } from "../image/store.js";
+import type { ResolvedImage } from "../image/resolve.js";
 import type { Identity, Ledger, NetworkSpec, VmSpec } from "../state/ledger.js";
 
 export function overlayArgv(base: ResolvedImage, overlay: string): string[] {

@@ -4,14 +4,14 @@ import type { LabContext } from "../context.js";
 import { ConflictError, HostToolError, NotFoundError } from "../errors.js";
 import { linkExists } from "../host/ip.js";
 import { waitForExit } from "../host/proc.js";
-import { resolveImage } from "../image/store.js";
+import { resolveImage } from "../image/resolve.js";
 import { reservationsFor } from "../net/network.js";
 import { faultPoint } from "../state/faults.js";
 import { readText } from "../state/files.js";
 import { validateVmName } from "../state/names.js";
 import { withRollback } from "../state/undo.js";
 import { resolveAccel } from "./accel.js";
-import { removeVmFiles, writeVmConfigDrive } from "./files.js";
+import { createOverlay, removeVmFiles, writeVmConfigDrive } from "./files.js";
 import { qmpCommand } from "./qmp.js";
 import { buildQemuArgs } from "./qemu-args.js";
 import { runningPid, vmStatus, type VmStatus } from "./status.js";
@@ -66,6 +66,8 @@ export async function startVm(ctx: LabContext, name: string): Promise<{ status: 
   const f = ctx.paths.vm(name);
   await ctx.dnsmasq.reload(net, reservationsFor(ledger, net.name));
   await withRollback(async (undo) => {
+    // A create cut short by a crash may have left no overlay: make it now.
+    await createOverlay(ctx, name, image);
     await writeVmConfigDrive(ctx, spec);
     await mkdir(f.runDir, { recursive: true, mode: 0o700 });
     for (const stale of [f.pid, f.qmp, f.console]) await rm(stale, { force: true });
