@@ -13,7 +13,7 @@ const lab = path.join(root, "bin/lab.js");
 const ns = `labbench${process.pid}`;
 const base = await mkdtemp(path.join(tmpdir(), "lab-bench-"));
 const env = { ...process.env, LAB_HOME: `${base}/home`, LAB_RUN: `${base}/run` };
-const inNs = (args) => $({ env })`ip netns exec ${ns} ${args}`;
+const inNs = (args) => $({ env, quiet: true })`ip netns exec ${ns} ${args}`;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function time(fn) {
@@ -29,7 +29,7 @@ const rawUp = [
   ["ovsdb-tool", "create", `${raw}/conf.db`, "/usr/share/openvswitch/vswitch.ovsschema"],
   ["ovsdb-server", `${raw}/conf.db`, `--remote=punix:${raw}/db.sock`, `--pidfile=${raw}/db.pid`, `--unixctl=${raw}/db.ctl`, "--detach"],
   ["ovs-vsctl", `--db=unix:${raw}/db.sock`, "--no-wait", "init"],
-  ["ovs-vswitchd", `unix:${raw}/db.sock`, `--pidfile=${raw}/sw.pid`, `--unixctl=${raw}/sw.ctl`, "--detach"],
+  ["ovs-vswitchd", `unix:${raw}/db.sock`, `--pidfile=${raw}/sw.pid`, `--unixctl=${raw}/sw.ctl`, "-vconsole:off", "--detach"],
   ["ovs-vsctl", `--db=unix:${raw}/db.sock`, "add-br", "rawbr0", "--", "set", "bridge", "rawbr0", "datapath_type=netdev"],
   ["ip", "addr", "add", "172.16.50.1/24", "dev", "rawbr0"],
   ["ip", "link", "set", "rawbr0", "up"],

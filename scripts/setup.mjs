@@ -28,6 +28,8 @@ const PACKAGES = [
   "procps", // ps/pgrep in tests and diagnostics
   "iputils-ping", // ping in network tests
   "ca-certificates", // HTTPS image and artifact downloads
+  "debootstrap", // the lab-fleet guest image's Debian root (scripts/build-fleet-image.mjs)
+  "e2fsprogs", // mkfs.ext4 -d: the lab-fleet image's root filesystem without loop mounts
 ];
 
 function missingPackages() {
