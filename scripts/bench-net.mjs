@@ -27,24 +27,95 @@ const raw = `${base}/raw`;
 const rawUp = [
   ["mkdir", "-p", raw],
   ["ovsdb-tool", "create", `${raw}/conf.db`, "/usr/share/openvswitch/vswitch.ovsschema"],
-  ["ovsdb-server", `${raw}/conf.db`, `--remote=punix:${raw}/db.sock`, `--pidfile=${raw}/db.pid`, `--unixctl=${raw}/db.ctl`, "--detach"],
+  [
+    "ovsdb-server",
+    `${raw}/conf.db`,
+    `--remote=punix:${raw}/db.sock`,
+    `--pidfile=${raw}/db.pid`,
+    `--unixctl=${raw}/db.ctl`,
+    "--detach",
+  ],
   ["ovs-vsctl", `--db=unix:${raw}/db.sock`, "--no-wait", "init"],
-  ["ovs-vswitchd", `unix:${raw}/db.sock`, `--pidfile=${raw}/sw.pid`, `--unixctl=${raw}/sw.ctl`, "-vconsole:off", "--detach"],
-  ["ovs-vsctl", `--db=unix:${raw}/db.sock`, "add-br", "rawbr0", "--", "set", "bridge", "rawbr0", "datapath_type=netdev"],
+  [
+    "ovs-vswitchd",
+    `unix:${raw}/db.sock`,
+    `--pidfile=${raw}/sw.pid`,
+    `--unixctl=${raw}/sw.ctl`,
+    "-vconsole:off",
+    "--detach",
+  ],
+  [
+    "ovs-vsctl",
+    `--db=unix:${raw}/db.sock`,
+    "add-br",
+    "rawbr0",
+    "--",
+    "set",
+    "bridge",
+    "rawbr0",
+    "datapath_type=netdev",
+  ],
   ["ip", "addr", "add", "172.16.50.1/24", "dev", "rawbr0"],
   ["ip", "link", "set", "rawbr0", "up"],
   ["sysctl", "-qw", "net.ipv4.ip_forward=1"],
   ["iptables", "-w", "-I", "FORWARD", "-s", "172.16.50.0/24", "-i", "rawbr0", "-j", "ACCEPT"],
-  ["iptables", "-w", "-t", "nat", "-A", "POSTROUTING", "-s", "172.16.50.0/24", "!", "-d", "172.16.50.0/24", "-j", "MASQUERADE"],
-  ["dnsmasq", "--bind-interfaces", "--interface=rawbr0", "--listen-address=172.16.50.1", "--dhcp-range=172.16.50.100,172.16.50.200", `--pid-file=${raw}/dnsmasq.pid`, `--dhcp-leasefile=${raw}/leases`],
+  [
+    "iptables",
+    "-w",
+    "-t",
+    "nat",
+    "-A",
+    "POSTROUTING",
+    "-s",
+    "172.16.50.0/24",
+    "!",
+    "-d",
+    "172.16.50.0/24",
+    "-j",
+    "MASQUERADE",
+  ],
+  [
+    "dnsmasq",
+    "--bind-interfaces",
+    "--interface=rawbr0",
+    "--listen-address=172.16.50.1",
+    "--dhcp-range=172.16.50.100,172.16.50.200",
+    `--pid-file=${raw}/dnsmasq.pid`,
+    `--dhcp-leasefile=${raw}/leases`,
+  ],
 ];
 async function rawDown() {
   for (const pidFile of ["dnsmasq.pid", "sw.pid", "db.pid"]) {
     const pid = (await fs.readFile(`${raw}/${pidFile}`, "utf8").catch(() => "")).trim();
     if (pid) await $`kill ${pid}`.nothrow();
   }
-  await inNs(["iptables", "-w", "-D", "FORWARD", "-s", "172.16.50.0/24", "-i", "rawbr0", "-j", "ACCEPT"]).nothrow();
-  await inNs(["iptables", "-w", "-t", "nat", "-D", "POSTROUTING", "-s", "172.16.50.0/24", "!", "-d", "172.16.50.0/24", "-j", "MASQUERADE"]).nothrow();
+  await inNs([
+    "iptables",
+    "-w",
+    "-D",
+    "FORWARD",
+    "-s",
+    "172.16.50.0/24",
+    "-i",
+    "rawbr0",
+    "-j",
+    "ACCEPT",
+  ]).nothrow();
+  await inNs([
+    "iptables",
+    "-w",
+    "-t",
+    "nat",
+    "-D",
+    "POSTROUTING",
+    "-s",
+    "172.16.50.0/24",
+    "!",
+    "-d",
+    "172.16.50.0/24",
+    "-j",
+    "MASQUERADE",
+  ]).nothrow();
   await inNs(["ip", "link", "del", "rawbr0"]).nothrow();
   await $`rm -rf ${raw}`;
   await sleep(300);
@@ -60,11 +131,17 @@ try {
     t.warm.push(await time(() => inNs(["node", lab, "net", "up"])));
     t.down.push(await time(() => inNs(["node", lab, "net", "down"])));
     t.help.push(await time(() => $`node ${lab} --help`));
-    t.rawUp.push(await time(async () => { for (const c of rawUp) await inNs(c); }));
+    t.rawUp.push(
+      await time(async () => {
+        for (const c of rawUp) await inNs(c);
+      }),
+    );
     t.rawDown.push(await time(rawDown));
   }
   const row = (label, ms, baseline, target) =>
-    console.log(`${label.padEnd(26)} ${median(ms).toFixed(0).padStart(6)} ms${baseline ? `   raw ${median(baseline).toFixed(0).padStart(5)} ms   ratio ${(median(ms) / median(baseline)).toFixed(2)}` : "".padEnd(32)}   target ${target}`);
+    console.log(
+      `${label.padEnd(26)} ${median(ms).toFixed(0).padStart(6)} ms${baseline ? `   raw ${median(baseline).toFixed(0).padStart(5)} ms   ratio ${(median(ms) / median(baseline)).toFixed(2)}` : "".padEnd(32)}   target ${target}`,
+    );
   console.log(`medians of ${runs} runs (inside namespace ${ns})`);
   row("lab net up (cold)", t.cold, t.rawUp, "< 1500 ms");
   row("lab net up (already up)", t.warm, undefined, "< 300 ms");
@@ -73,7 +150,8 @@ try {
 } finally {
   await inNs(["node", lab, "daemon", "stop"]).nothrow();
   await rawDown().catch(() => undefined);
-  for (const pid of (await $`ip netns pids ${ns}`.nothrow()).stdout.split("\n").filter(Boolean)) await $`kill -9 ${pid}`.nothrow();
+  for (const pid of (await $`ip netns pids ${ns}`.nothrow()).stdout.split("\n").filter(Boolean))
+    await $`kill -9 ${pid}`.nothrow();
   await $`ip netns del ${ns}`.nothrow();
   await rm(base, { recursive: true, force: true });
 }

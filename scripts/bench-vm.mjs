@@ -44,7 +44,10 @@ async function rawRun(i) {
   const tap = `rawtap${i}`;
   await $`mkdir -p ${dir}/cfg/openstack/latest`;
   await writeFile(`${dir}/cfg/openstack/latest/user_data`, `#cloud-config\nhostname: raw${i}\n`);
-  await writeFile(`${dir}/cfg/openstack/latest/meta_data.json`, JSON.stringify({ uuid: `raw-${i}`, name: `raw${i}`, hostname: `raw${i}` }));
+  await writeFile(
+    `${dir}/cfg/openstack/latest/meta_data.json`,
+    JSON.stringify({ uuid: `raw-${i}`, name: `raw${i}`, hostname: `raw${i}` }),
+  );
   const manifest = JSON.parse(await readFile(`${bundle}/manifest.json`, "utf8"));
   const t0 = performance.now();
   await $`qemu-img create -q -f qcow2 -F qcow2 -b ${bundle}/disk.qcow2 ${dir}/disk.qcow2`;
@@ -52,7 +55,10 @@ async function rawRun(i) {
   await inNs(["ip", "tuntap", "add", "dev", tap, "mode", "tap"]);
   await inNs(["ip", "link", "set", "dev", tap, "arp", "off", "up"]);
   await inNs(["ovs-vsctl", `--db=unix:${base}/run/ovs/db.sock`, "add-port", "labbr0", tap]);
-  const qemu = $({ env, nothrow: true })`ip netns exec ${ns} qemu-system-x86_64 -machine pc -accel tcg -m 256 -nodefaults -display none -serial file:${dir}/serial.log -drive file=${dir}/disk.qcow2,if=virtio,format=qcow2 -drive file=${dir}/cfg.iso,if=virtio,format=raw,readonly=on -netdev tap,id=n0,ifname=${tap},script=no,downscript=no -device virtio-net-pci,netdev=n0,mac=${mac} -kernel ${bundle}/${manifest.boot.kernel} -initrd ${bundle}/${manifest.boot.initrd} -append ${manifest.boot.cmdline}`;
+  const qemu = $({
+    env,
+    nothrow: true,
+  })`ip netns exec ${ns} qemu-system-x86_64 -machine pc -accel tcg -m 256 -nodefaults -display none -serial file:${dir}/serial.log -drive file=${dir}/disk.qcow2,if=virtio,format=qcow2 -drive file=${dir}/cfg.iso,if=virtio,format=raw,readonly=on -netdev tap,id=n0,ifname=${tap},script=no,downscript=no -device virtio-net-pci,netdev=n0,mac=${mac} -kernel ${bundle}/${manifest.boot.kernel} -initrd ${bundle}/${manifest.boot.initrd} -append ${manifest.boot.cmdline}`;
   const lease = await waitForLease(mac, t0);
   qemu.kill("SIGKILL");
   await qemu;
@@ -77,13 +83,18 @@ try {
   const ll = median(l.map((x) => x.lease));
   const rl = median(r.map((x) => x.lease));
   console.log(`medians of ${runs} runs, TCG, lab-test image`);
-  console.log(`lab vm create -> qemu running, port on bridge  ${hs.toFixed(0).padStart(6)} ms   target < 300 ms`);
+  console.log(
+    `lab vm create -> qemu running, port on bridge  ${hs.toFixed(0).padStart(6)} ms   target < 300 ms`,
+  );
   console.log(`lab vm create -> guest DHCP lease              ${ll.toFixed(0).padStart(6)} ms`);
-  console.log(`raw commands  -> guest DHCP lease              ${rl.toFixed(0).padStart(6)} ms   ratio ${(ll / rl).toFixed(2)} (target <= 1.10)`);
+  console.log(
+    `raw commands  -> guest DHCP lease              ${rl.toFixed(0).padStart(6)} ms   ratio ${(ll / rl).toFixed(2)} (target <= 1.10)`,
+  );
 } finally {
   await inNs(["node", lab, "net", "down"]).nothrow();
   await inNs(["node", lab, "daemon", "stop"]).nothrow();
-  for (const pid of (await $`ip netns pids ${ns}`.nothrow()).stdout.split("\n").filter(Boolean)) await $`kill -9 ${pid}`.nothrow();
+  for (const pid of (await $`ip netns pids ${ns}`.nothrow()).stdout.split("\n").filter(Boolean))
+    await $`kill -9 ${pid}`.nothrow();
   await $`ip netns del ${ns}`.nothrow();
   await rm(base, { recursive: true, force: true });
 }

@@ -87,7 +87,9 @@ if (process.getuid?.() !== 0) {
 }
 for (const [name, file] of Object.entries(binaries)) {
   if (!fs.existsSync(file)) {
-    console.error(`build-fleet-image: ${name}: ${file} not found (set LAB_FLEET_BIN to the directory holding it)`);
+    console.error(
+      `build-fleet-image: ${name}: ${file} not found (set LAB_FLEET_BIN to the directory holding it)`,
+    );
     process.exit(1);
   }
 }
@@ -116,12 +118,12 @@ for (const tool of ["mkfs.ext4", "qemu-img", "chroot", "mount", "umount"]) {
 
 /** Mount points at or below dir, deepest first (from /proc/self/mountinfo, octal escapes decoded). */
 function mountsUnder(dir) {
-  const unescape = (s) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(Number.parseInt(o, 8)));
+  const decode = (s) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(Number.parseInt(o, 8)));
   return fs
     .readFileSync("/proc/self/mountinfo", "utf8")
     .split("\n")
     .filter(Boolean)
-    .map((l) => unescape(l.split(" ")[4]))
+    .map((l) => decode(l.split(" ")[4]))
     .filter((m) => m === dir || m.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
 }
@@ -181,7 +183,8 @@ const CHROOT_ENV = [
   "DEBIAN_FRONTEND=noninteractive",
   "DEBCONF_NONINTERACTIVE_SEEN=true",
 ];
-const inRoot = (args, opts = {}) => $({ stdio: ["ignore", log, log], ...opts })`chroot ${root} /usr/bin/env -i ${CHROOT_ENV} ${args}`;
+const inRoot = (args, opts = {}) =>
+  $({ stdio: ["ignore", log, log], ...opts })`chroot ${root} /usr/bin/env -i ${CHROOT_ENV} ${args}`;
 
 let cleaningUp = false;
 async function cleanup() {
@@ -223,7 +226,8 @@ function packageList() {
 
 async function kernelVersion() {
   const kernels = (await fs.readdir(path.join(root, "boot"))).filter((f) => f.startsWith("vmlinuz-"));
-  if (kernels.length !== 1) throw new Error(`expected one kernel in the image's /boot, found: ${kernels.join(", ")}`);
+  if (kernels.length !== 1)
+    throw new Error(`expected one kernel in the image's /boot, found: ${kernels.join(", ")}`);
   return kernels[0].slice("vmlinuz-".length);
 }
 
@@ -266,7 +270,15 @@ try {
 
   const packages = packageList();
   progress(`apt-get install ${packages.length} packages (kernel, systemd, etcd, openssh, ...)`);
-  const aptGet = ["apt-get", "-y", "-q", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"];
+  const aptGet = [
+    "apt-get",
+    "-y",
+    "-q",
+    "-o",
+    "Dpkg::Options::=--force-confdef",
+    "-o",
+    "Dpkg::Options::=--force-confold",
+  ];
   await inRoot(["apt-get", "update", "-q"]);
   // Updates first: once systemd-resolved is in, the root's resolv.conf points at its stub.
   await inRoot([...aptGet, "dist-upgrade"]);
@@ -294,7 +306,10 @@ try {
   );
 
   progress("configuring (users, units, machine-id, host keys)");
-  await inRoot(["/bin/sh", "-s"], { input: await fs.readFile(path.join(recipeDir, "configure.sh"), "utf8"), stdio: ["pipe", log, log] });
+  await inRoot(["/bin/sh", "-s"], {
+    input: await fs.readFile(path.join(recipeDir, "configure.sh"), "utf8"),
+    stdio: ["pipe", log, log],
+  });
 
   // The initramfs must hold what mounting /dev/vda needs (MODULES=list, see modules.d/lab-fleet).
   const listed = (await $`chroot ${root} lsinitramfs /boot/initrd.img-${await kernelVersion()}`).stdout;
@@ -357,7 +372,9 @@ try {
   }
   await fs.remove(old);
   const sizeMiB = (fs.statSync(path.join(outDir, "disk.qcow2")).size / 2 ** 20).toFixed(0);
-  progress(`built lab-fleet ${version} (kernel ${kver}, cloud-init ${cloudinitBuild}, disk.qcow2 ${sizeMiB} MiB) in ${outDir}`);
+  progress(
+    `built lab-fleet ${version} (kernel ${kver}, cloud-init ${cloudinitBuild}, disk.qcow2 ${sizeMiB} MiB) in ${outDir}`,
+  );
 } catch (e) {
   console.error(`build-fleet-image: failed: ${e.message ?? e}\n  build log: ${logPath}`);
   const tail = fs.readFileSync(logPath, "utf8").trimEnd().split("\n").slice(-25).join("\n");

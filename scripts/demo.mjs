@@ -7,7 +7,8 @@ import { readFile } from "node:fs/promises";
 
 $.verbose = false;
 const root = path.resolve(import.meta.dirname, "..");
-const lab = (...args) => $({ stdio: ["inherit", "pipe", "inherit"] })`node ${path.join(root, "bin/lab.js")} ${args}`;
+const lab = (...args) =>
+  $({ stdio: ["inherit", "pipe", "inherit"] })`node ${path.join(root, "bin/lab.js")} ${args}`;
 const machines = [
   { name: "etcd", role: "etcd", ip: "172.16.11.10" },
   { name: "node1", role: "kubernetes" },
@@ -29,7 +30,9 @@ const step = async (what, fn) => {
 };
 
 await step("network default (labbr0, 172.16.11.0/24)", () => lab("net", "up"));
-await step("image lab-test", () => lab("image", "import", path.join(root, ".cache/images/lab-test"), "--name", "lab-test"));
+await step("image lab-test", () =>
+  lab("image", "import", path.join(root, ".cache/images/lab-test"), "--name", "lab-test"),
+);
 for (const m of machines) {
   await step(`VM ${m.name} (role ${m.role})`, () =>
     lab("vm", "create", m.name, "--role", m.role, "--image", "lab-test", ...(m.ip ? ["--ip", m.ip] : [])),
@@ -41,7 +44,9 @@ const run = process.env.LAB_RUN || "/run/lab";
 await step("waiting for the guests' DHCP leases", async () => {
   const deadline = Date.now() + 180_000;
   for (const m of machines) {
-    while (!(await readFile(`${run}/vms/${m.name}/serial.log`, "utf8").catch(() => "")).includes("LAB-READY")) {
+    while (
+      !(await readFile(`${run}/vms/${m.name}/serial.log`, "utf8").catch(() => "")).includes("LAB-READY")
+    ) {
       if (Date.now() > deadline) throw new Error(`${m.name} did not come up; see: lab vm logs ${m.name}`);
       await sleep(500);
     }

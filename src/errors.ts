@@ -57,6 +57,15 @@ export class FleetApiError extends LabError {
 }
 export class InternalError extends LabError {}
 
+/** An error from labd whose code this client does not know: code and exit code are kept. */
+export class RemoteError extends LabError {
+  constructor(shape: ErrorShape) {
+    super(shape.message, { hint: shape.hint, details: shape.details });
+    Object.defineProperty(this, "code", { value: shape.code });
+    Object.defineProperty(this, "exitCode", { value: shape.exitCode });
+  }
+}
+
 export class HostToolError extends LabError {
   override readonly code = "host_tool";
   override readonly exitCode = 5;
@@ -123,8 +132,10 @@ export function errorFromShape(shape: ErrorShape): LabError {
     const d = shape.details ?? {};
     return new MissingToolError(String(d.tool), String(d.package));
   }
-  const Ctor = byCode[shape.code] ?? InternalError;
-  return new Ctor(shape.message, { hint: shape.hint, details: shape.details });
+  const Ctor = byCode[shape.code];
+  return Ctor
+    ? new Ctor(shape.message, { hint: shape.hint, details: shape.details })
+    : new RemoteError(shape);
 }
 
 export function toLabError(err: unknown): LabError {

@@ -74,29 +74,52 @@ function vmCommands(program: Command): void {
     .option("--memory <size>", "memory in MiB, or with M/G (default 1024; 256 for the test image)")
     .option("--cpus <n>", "virtual CPUs (default 1)")
     .option("--net <network>", "lab network (default 'default')")
-    .option("--ssh-key <file>", "authorise this public key for 'core' (repeatable)", (v: string, acc: string[] = []) => [...acc, v])
+    .option(
+      "--ssh-key <file>",
+      "authorise this public key for 'core' (repeatable)",
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
     .option("--ip <address>", "fixed address in the network (default: the next free one from .10)")
     .option("--no-start", "create the disk and drive but do not boot")
-    .option("--config-drive <kind>", "iso (ISO9660 volume labelled config-2) or 9p (mount_tag config-2)", "iso")
+    .option(
+      "--config-drive <kind>",
+      "iso (ISO9660 volume labelled config-2) or 9p (mount_tag config-2)",
+      "iso",
+    )
     .option("--restart <policy>", "no | on-failure | always", "no")
     .option("--accel <accel>", "auto | kvm | tcg (auto: KVM when it really works)", "auto")
     .addOption(json())
     .action(lazy(file, "vmCreateCommand"));
-  vm.command("start <name>").description("boot a stopped VM").addOption(json()).action(lazy(file, "vmStartCommand"));
+  vm.command("start <name>")
+    .description("boot a stopped VM")
+    .addOption(json())
+    .action(lazy(file, "vmStartCommand"));
   vm.command("stop <name>")
     .description("power off (ACPI), killing qemu after the timeout")
     .option("--timeout <seconds>", "how long the guest gets to power off", "30")
     .addOption(json())
     .action(lazy(file, "vmStopCommand"));
-  vm.command("restart <name>").description("stop, then start").addOption(json()).action(lazy(file, "vmRestartCommand"));
+  vm.command("restart <name>")
+    .description("stop, then start")
+    .addOption(json())
+    .action(lazy(file, "vmRestartCommand"));
   vm.command("destroy <name>")
     .description("remove the VM's disk, drive and port (MAC and IP stay reserved for the name)")
     .option("--forget", "also release the VM's MAC and IP")
     .addOption(json())
     .action(lazy(file, "vmDestroyCommand"));
-  vm.command("list").description("name, role, state, IP, MAC, image, uptime").addOption(json()).action(lazy(file, "vmListCommand"));
-  vm.command("show <name>").description("everything about one VM").addOption(json()).action(lazy(file, "vmShowCommand"));
-  vm.command("ip <name>").description("print the VM's IP address").addOption(json()).action(lazy(file, "vmIpCommand"));
+  vm.command("list")
+    .description("name, role, state, IP, MAC, image, uptime")
+    .addOption(json())
+    .action(lazy(file, "vmListCommand"));
+  vm.command("show <name>")
+    .description("everything about one VM")
+    .addOption(json())
+    .action(lazy(file, "vmShowCommand"));
+  vm.command("ip <name>")
+    .description("print the VM's IP address")
+    .addOption(json())
+    .action(lazy(file, "vmIpCommand"));
   vm.command("console <name>")
     .description("attach this terminal to the VM's serial console (Ctrl-] detaches)")
     .action(lazy("./commands/console.js", "vmConsoleCommand"));
@@ -104,6 +127,48 @@ function vmCommands(program: Command): void {
     .description("print the VM's serial console log")
     .option("-f, --follow", "keep printing new output")
     .action(lazy("./commands/console.js", "vmLogsCommand"));
+}
+
+function imageCommands(program: Command): void {
+  const image = program
+    .command("image")
+    .description("base images: pull Flatcar from the catalog, import your own qcow2/raw disk or bundle")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  lab image catalog                           # what 'pull' knows\n  lab image pull flatcar-stable               # current stable release, SHA512-checked\n  lab image import ./disk.qcow2 --name mine   # a qcow2 or raw disk\n  lab image import .cache/images/lab-test     # a bundle directory with manifest.json\n  lab image list\n  lab image rm mine                           # refused while a VM uses it",
+    );
+  const file = "./commands/image.js";
+  image
+    .command("pull <name>")
+    .description("download a catalog image's current release, verify and store it (same release: no-op)")
+    .option(
+      "--base-url <url>",
+      "release server instead of Flatcar's; may hold {channel} (env LAB_IMAGE_BASE_URL)",
+    )
+    .option("--release <version>", "a specific release instead of the channel's current one")
+    .addOption(json())
+    .action(lazy(file, "imagePullCommand"));
+  image
+    .command("import <path>")
+    .description("store a qcow2/raw disk file, or a bundle directory with manifest.json (disk, kernel...)")
+    .option("--name <name>", "image name (required for a disk file; default for a bundle: its manifest's)")
+    .addOption(json())
+    .action(lazy(file, "imageImportCommand"));
+  image
+    .command("list")
+    .description("name, version, format, size, guest, fleet, boot, used by")
+    .addOption(json())
+    .action(lazy(file, "imageListCommand"));
+  image
+    .command("rm <name>")
+    .description("remove an image (refused while a VM's disk is based on it)")
+    .addOption(json())
+    .action(lazy(file, "imageRmCommand"));
+  image
+    .command("catalog")
+    .description("images 'lab image pull' knows, and which are pulled")
+    .addOption(json())
+    .action(lazy(file, "imageCatalogCommand"));
 }
 
 function daemonCommands(program: Command): void {
@@ -147,6 +212,7 @@ export function buildProgram(): Command {
     .action(lazy("./commands/doctor.js", "doctorCommand"));
   netCommands(program);
   vmCommands(program);
+  imageCommands(program);
   daemonCommands(program);
   program
     .command("events")

@@ -39,7 +39,11 @@ export async function reconcileNetworks(ctx: LabContext, log: (msg: string) => v
   }
 }
 
-export async function reconcile(ctx: LabContext, supervisor: VmSupervisor, log: (msg: string) => void): Promise<void> {
+export async function reconcile(
+  ctx: LabContext,
+  supervisor: VmSupervisor,
+  log: (msg: string) => void,
+): Promise<void> {
   await ctx.lock.run(async () => {
     await reconcileNetworks(ctx, log);
     await adoptVms(ctx, supervisor, log);

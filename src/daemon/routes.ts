@@ -2,9 +2,10 @@
 import type { LabContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import { netDown, netStatus, netUp } from "../net/network.js";
+import { ConsoleHubs } from "../vm/console-hub.js";
+import { imageRoutes } from "./image-routes.js";
 import type { RequestContext, Route } from "./server.js";
 import { vmRoutes } from "./vm-routes.js";
-import { ConsoleHubs } from "../vm/console-hub.js";
 
 export const API_VERSION = "v1";
 
@@ -65,6 +66,7 @@ export function buildRoutes(ctx: LabContext, stopDaemon: () => Promise<void>): R
       handler: (req) => lock.run(() => netDown(withProgress(req), req.params.name)),
     },
     ...vmRoutes(ctx, hubs),
+    ...imageRoutes(ctx, lock),
     {
       method: "GET",
       pattern: "/v1/events",

@@ -7,7 +7,11 @@ import { destroyVm, getSpec, startVm, stopVm } from "../vm/lifecycle.js";
 import { vmStatus } from "../vm/status.js";
 import type { RequestContext, Route } from "./server.js";
 
-function opt<T>(body: Record<string, unknown>, key: string, type: "string" | "number" | "boolean"): T | undefined {
+function opt<T>(
+  body: Record<string, unknown>,
+  key: string,
+  type: "string" | "number" | "boolean",
+): T | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== type) throw new UsageError(`field ${key} must be a ${type}`);
@@ -17,7 +21,8 @@ function opt<T>(body: Record<string, unknown>, key: string, type: "string" | "nu
 function stringList(body: Record<string, unknown>, key: string): string[] | undefined {
   const v = body[key];
   if (v === undefined) return undefined;
-  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) throw new UsageError(`field ${key} must be a list of strings`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string"))
+    throw new UsageError(`field ${key} must be a list of strings`);
   return v as string[];
 }
 
@@ -28,7 +33,8 @@ function createRequest(req: RequestContext) {
     throw new UsageError(`--config-drive must be iso or 9p, got ${configDrive}`);
   }
   const accel = opt<string>(b, "accel", "string");
-  if (accel !== undefined && !["auto", "kvm", "tcg"].includes(accel)) throw new UsageError(`--accel must be auto, kvm or tcg`);
+  if (accel !== undefined && !["auto", "kvm", "tcg"].includes(accel))
+    throw new UsageError(`--accel must be auto, kvm or tcg`);
   return {
     name: opt<string>(b, "name", "string") ?? "",
     role: opt<string>(b, "role", "string") ?? "",
@@ -58,14 +64,24 @@ export function vmRoutes(ctx: LabContext, hubs: ConsoleHubs): Route[] {
       },
     },
     { method: "GET", pattern: "/v1/vms/:name", handler: async (req) => status(req.params.name!) },
-    { method: "POST", pattern: "/v1/vms", handler: (req) => lock.run(() => createVm(ctx, createRequest(req))) },
-    { method: "POST", pattern: "/v1/vms/:name/start", handler: (req) => lock.run(() => startVm(ctx, req.params.name!)) },
+    {
+      method: "POST",
+      pattern: "/v1/vms",
+      handler: (req) => lock.run(() => createVm(ctx, createRequest(req))),
+    },
+    {
+      method: "POST",
+      pattern: "/v1/vms/:name/start",
+      handler: (req) => lock.run(() => startVm(ctx, req.params.name!)),
+    },
     {
       method: "POST",
       pattern: "/v1/vms/:name/stop",
       handler: (req) => {
         const timeout = opt<number>(req.body, "timeoutSeconds", "number");
-        return lock.run(() => stopVm(ctx, req.params.name!, timeout === undefined ? undefined : timeout * 1000));
+        return lock.run(() =>
+          stopVm(ctx, req.params.name!, timeout === undefined ? undefined : timeout * 1000),
+        );
       },
     },
     {
@@ -92,7 +108,10 @@ export function vmRoutes(ctx: LabContext, hubs: ConsoleHubs): Route[] {
       handler: async (req) => {
         const name = req.params.name!;
         const s = status(name);
-        if (s.state !== "running") throw new ConflictError(`VM ${name} is ${s.state}`, { hint: `start it with 'lab vm start ${name}'` });
+        if (s.state !== "running")
+          throw new ConflictError(`VM ${name} is ${s.state}`, {
+            hint: `start it with 'lab vm start ${name}'`,
+          });
         const f = ctx.paths.vm(name);
         return { socket: await hubs.ensure(name, f.console, f.consoleMux), serialLog: f.serialLog };
       },

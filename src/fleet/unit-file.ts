@@ -25,10 +25,12 @@ export function parseUnitFile(text: string, fileName = "unit file"): UnitOption[
       continue;
     }
     const eq = line.indexOf("=");
-    if (eq <= 0) throw new UsageError(`${fileName}:${lineNo}: expected KEY=VALUE, got ${JSON.stringify(line)}`);
+    if (eq <= 0)
+      throw new UsageError(`${fileName}:${lineNo}: expected KEY=VALUE, got ${JSON.stringify(line)}`);
     if (section === undefined) throw new UsageError(`${fileName}:${lineNo}: option outside of any [Section]`);
     const name = line.slice(0, eq).trim();
-    if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new UsageError(`${fileName}:${lineNo}: invalid option name ${JSON.stringify(name)}`);
+    if (!/^[A-Za-z0-9_-]+$/.test(name))
+      throw new UsageError(`${fileName}:${lineNo}: invalid option name ${JSON.stringify(name)}`);
     let value = line.slice(eq + 1);
     while (value.trimEnd().endsWith("\\") && i + 1 < lines.length) {
       value = `${value.trimEnd().slice(0, -1)} ${lines[++i]!}`;

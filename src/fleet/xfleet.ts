@@ -1,7 +1,7 @@
 // fleet's scheduling rules, checked before anything is sent: fleet v1.0.0 accepts some invalid
 // combinations and target states and then leaves the unit broken.
 import { UsageError } from "../errors.js";
-import { type UnitOption, optionValues } from "./unit-file.js";
+import { optionValues, type UnitOption } from "./unit-file.js";
 
 export const TARGET_STATES = ["inactive", "loaded", "launched"] as const;
 export type TargetState = (typeof TARGET_STATES)[number];
@@ -16,15 +16,23 @@ const DEPRECATED: Record<string, string> = {
 
 export function validateTargetState(state: string): TargetState {
   if (!(TARGET_STATES as readonly string[]).includes(state)) {
-    throw new UsageError(`invalid target state ${JSON.stringify(state)}`, { hint: `use one of: ${TARGET_STATES.join(", ")}` });
+    throw new UsageError(`invalid target state ${JSON.stringify(state)}`, {
+      hint: `use one of: ${TARGET_STATES.join(", ")}`,
+    });
   }
   return state as TargetState;
 }
 
 /** Unit names fleet accepts: NAME.TYPE or a template NAME@.TYPE / instance NAME@INST.TYPE. */
 export function validateUnitName(name: string): void {
-  if (!/^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.(service|socket|timer|path|device|mount|automount|target|swap|slice|scope)$/.test(name)) {
-    throw new UsageError(`invalid unit name ${JSON.stringify(name)}`, { hint: "e.g. web.service, web@.service, web@1.service" });
+  if (
+    !/^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.(service|socket|timer|path|device|mount|automount|target|swap|slice|scope)$/.test(
+      name,
+    )
+  ) {
+    throw new UsageError(`invalid unit name ${JSON.stringify(name)}`, {
+      hint: "e.g. web.service, web@.service, web@1.service",
+    });
   }
 }
 
@@ -46,12 +54,18 @@ function parseBool(v: string, file: string): boolean {
 export function checkXFleet(options: readonly UnitOption[], file: string): XFleetRules {
   const x = options.filter((o) => o.section === "X-Fleet");
   for (const o of x) {
-    if (DEPRECATED[o.name]) throw new UsageError(`${file}: [X-Fleet] ${o.name} is deprecated`, { hint: `use ${DEPRECATED[o.name]}=` });
+    if (DEPRECATED[o.name])
+      throw new UsageError(`${file}: [X-Fleet] ${o.name} is deprecated`, {
+        hint: `use ${DEPRECATED[o.name]}=`,
+      });
     if (!KNOWN_KEYS.has(o.name)) {
-      throw new UsageError(`${file}: unknown [X-Fleet] option ${o.name}`, { hint: `known options: ${[...KNOWN_KEYS].join(", ")}` });
+      throw new UsageError(`${file}: unknown [X-Fleet] option ${o.name}`, {
+        hint: `known options: ${[...KNOWN_KEYS].join(", ")}`,
+      });
     }
   }
-  const get = (name: string) => optionValues(options, "X-Fleet", name).flatMap((v) => v.split(/\s+/).filter(Boolean));
+  const get = (name: string) =>
+    optionValues(options, "X-Fleet", name).flatMap((v) => v.split(/\s+/).filter(Boolean));
   const globals = optionValues(options, "X-Fleet", "Global");
   const rules: XFleetRules = {
     global: globals.length > 0 && parseBool(globals[globals.length - 1]!, file),

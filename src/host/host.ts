@@ -1,5 +1,7 @@
 // The only code that starts external programs. Every call takes an argv array and never a
 // shell string, so names containing `$(...)`, spaces or quotes are plain arguments.
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
 import { HostToolError, MissingToolError } from "../errors.js";
 import { packageFor, TOOL_PATH } from "./tools.js";
@@ -36,6 +38,16 @@ export interface Host {
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** Starts a long-lived process in its own session so it outlives the daemon. */
   spawn(argv: readonly string[], opts?: SpawnOptions): Promise<Spawned>;
+  /**
+   * Streams `input` through a filter (e.g. `bzip2 -dc`) into `outputFile`, so large downloads
+   * never sit in memory. An error of `input` itself (a dropped connection) is rethrown as is.
+   */
+  pipe(
+    argv: readonly string[],
+    input: Readable,
+    outputFile: string,
+    opts?: { env?: Record<string, string> },
+  ): Promise<RunResult>;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -115,6 +127,43 @@ export function createHost(): Host {
         const exited = child.then((r) => ({ code: r.exitCode ?? null, signal: r.signal ?? null }));
         return { pid: child.pid, exited };
       }
+    },
+
+    async pipe(argv, input, outputFile, opts = {}) {
+      const [file, ...args] = argv;
+      if (!file) throw new Error("empty argv");
+      const started = performance.now();
+      const child = execa(file, args, {
+        stdin: "pipe",
+        stdout: { file: outputFile },
+        stderr: "pipe",
+        env: baseEnv(opts.env),
+        extendEnv: false,
+        reject: false,
+        shell: false,
+      });
+      // Only an error of the input counts as the input's: pipeline() also fails with EPIPE when
+      // the filter exits early, and then the filter's own exit status tells the real story.
+      let inputError: unknown;
+      input.once("error", (err) => {
+        inputError = err;
+      });
+      const feeding = pipeline(input, child.stdin).catch(() => child.kill());
+      const result = await child;
+      await feeding;
+      if (inputError) throw inputError;
+      if (result.failed && (result.code === "ENOENT" || /ENOENT/.test(String(result.message)))) {
+        throw new MissingToolError(file, packageFor(file));
+      }
+      const out: RunResult = {
+        argv,
+        exitCode: result.exitCode ?? -1,
+        stdout: "",
+        stderr: String(result.stderr ?? ""),
+        durationMs: performance.now() - started,
+      };
+      if (out.exitCode !== 0) throw new HostToolError(argv, result.exitCode, tail(out.stderr));
+      return out;
     },
   };
 }

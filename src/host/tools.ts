@@ -21,6 +21,9 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   "ssh-keygen": "openssh-client",
   ssh: "openssh-client",
   bunzip2: "bzip2",
+  bzip2: "bzip2",
+  lbzip2: "lbzip2",
+  cp: "coreutils",
 };
 
 /** Where the tools live when PATH is minimal (service managers, `ip netns exec`). */

@@ -49,6 +49,9 @@ export function renderDnsmasqConfig(c: DnsmasqConfigInput): string {
     `dhcp-leasefile=${safe(c.files.leases)}`,
     "dhcp-authoritative",
     `pid-file=${safe(c.files.pid)}`,
+    // Reservations are re-read on SIGHUP from the run directory, which an unprivileged user may
+    // not be able to reach (a 0700 LAB_RUN): so dnsmasq keeps the daemon's user.
+    "user=root",
     `log-facility=${safe(c.files.log)}`,
     "log-dhcp",
     "",

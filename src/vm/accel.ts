@@ -7,7 +7,11 @@ import { readText, writeIfChanged } from "../state/files.js";
 
 let pending: Promise<"kvm" | "tcg"> | undefined;
 
-export function resolveAccel(host: Host, runDir: string, want: "auto" | "kvm" | "tcg"): Promise<"kvm" | "tcg"> {
+export function resolveAccel(
+  host: Host,
+  runDir: string,
+  want: "auto" | "kvm" | "tcg",
+): Promise<"kvm" | "tcg"> {
   const forced = process.env.LAB_ACCEL;
   if (forced === "kvm" || forced === "tcg") return Promise.resolve(forced);
   if (want !== "auto") return Promise.resolve(want);

@@ -1,7 +1,8 @@
 // At daemon start: re-adopt every VM whose qemu still runs, put its tap back on the bridge if the
 // port went missing, and record the ones that died while no daemon watched as crashed.
-import type { LabContext } from "../context.js";
+
 import { readdir } from "node:fs/promises";
+import type { LabContext } from "../context.js";
 import { linkExists, listLinkNames } from "../host/ip.js";
 import { addPortArgv } from "../host/ovs.js";
 import { bridgePorts } from "../net/network.js";
@@ -24,7 +25,11 @@ async function removeOrphans(ctx: LabContext, known: Set<string>): Promise<void>
   }
 }
 
-export async function adoptVms(ctx: LabContext, supervisor: VmSupervisor, log: (m: string) => void): Promise<void> {
+export async function adoptVms(
+  ctx: LabContext,
+  supervisor: VmSupervisor,
+  log: (m: string) => void,
+): Promise<void> {
   const ledger = ctx.ledger.read();
   await removeOrphans(ctx, new Set(Object.keys(ledger.vms)));
   for (const spec of Object.values(ledger.vms)) {

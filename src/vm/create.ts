@@ -1,7 +1,8 @@
 // `lab vm create`: validates everything first, writes the VM's identity to the ledger before any
 // file exists, then makes the overlay and the config-2 drive, and starts it unless --no-start.
+
+import { defaultTemplatesDir, listRoles } from "../cloudconfig/render.js";
 import type { LabContext } from "../context.js";
-import { listRoles, defaultTemplatesDir } from "../cloudconfig/render.js";
 import { ConflictError, NotFoundError, UsageError } from "../errors.js";
 import { listImages, resolveImage } from "../image/resolve.js";
 import { reservationsFor } from "../net/network.js";
@@ -30,7 +31,13 @@ export interface VmCreateRequest {
   accel?: "auto" | "kvm" | "tcg";
 }
 
-function checkNumber(value: number | undefined, field: string, min: number, max: number, fallback: number): number {
+function checkNumber(
+  value: number | undefined,
+  field: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
   const n = value ?? fallback;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new UsageError(`${field} must be an integer from ${min} to ${max}, got ${value}`);
@@ -43,7 +50,10 @@ async function pickImage(ctx: LabContext, requested?: string): Promise<string> {
   const images = await listImages(ctx.paths);
   if (images.length === 1) return images[0]!.name;
   throw new UsageError(images.length === 0 ? "no images yet" : "several images: pass --image", {
-    hint: images.length === 0 ? "add one with 'lab image pull flatcar-stable' or 'lab image import'" : `one of: ${images.map((i) => i.name).join(", ")}`,
+    hint:
+      images.length === 0
+        ? "add one with 'lab image pull flatcar-stable' or 'lab image import'"
+        : `one of: ${images.map((i) => i.name).join(", ")}`,
   });
 }
 
@@ -53,30 +63,45 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
   const role = validateRoleName(req.role ?? "");
   const roles = await listRoles(defaultTemplatesDir());
   if (!roles.includes(role)) {
-    throw new NotFoundError(`unknown role ${role}`, { hint: `roles are the templates in cloud-config/: ${roles.join(", ")}` });
+    throw new NotFoundError(`unknown role ${role}`, {
+      hint: `roles are the templates in cloud-config/: ${roles.join(", ")}`,
+    });
   }
   const image = await resolveImage(ctx.paths, await pickImage(ctx, req.image));
   const network = validateNetName(req.network ?? DEFAULT_NETWORK);
   if (!ctx.ledger.read().networks[network]) {
-    throw new ConflictError(`network ${network} is not up`, { hint: `run 'lab net up${network === DEFAULT_NETWORK ? "" : ` ${network}`}' first` });
+    throw new ConflictError(`network ${network} is not up`, {
+      hint: `run 'lab net up${network === DEFAULT_NETWORK ? "" : ` ${network}`}' first`,
+    });
   }
   const configDrive = req.configDrive ?? "iso";
   const drives = image.manifest.features?.configDrive;
   if (configDrive === "9p" && drives && !drives.includes("9p")) {
-    throw new UsageError(`image ${image.name} cannot read a 9p config drive`, { hint: "use --config-drive iso" });
+    throw new UsageError(`image ${image.name} cannot read a 9p config drive`, {
+      hint: "use --config-drive iso",
+    });
   }
   const restart = RestartPolicy.safeParse(req.restart ?? "no");
-  if (!restart.success) throw new UsageError(`--restart must be no, on-failure or always, got ${req.restart}`);
+  if (!restart.success)
+    throw new UsageError(`--restart must be no, on-failure or always, got ${req.restart}`);
   for (const key of req.sshKeys ?? []) {
     if (!/^(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ [A-Za-z0-9+/=]+( [^\n\r]*)?$/.test(key.trim())) {
-      throw new UsageError("an --ssh-key file does not hold one OpenSSH public key", { hint: "pass a *.pub file" });
+      throw new UsageError("an --ssh-key file does not hold one OpenSSH public key", {
+        hint: "pass a *.pub file",
+      });
     }
   }
   return {
     name,
     role,
     image: image.name,
-    memoryMiB: checkNumber(req.memoryMiB, "--memory (MiB)", 64, 262144, image.manifest.guest === "lab-test" ? 256 : 1024),
+    memoryMiB: checkNumber(
+      req.memoryMiB,
+      "--memory (MiB)",
+      64,
+      262144,
+      image.manifest.guest === "lab-test" ? 256 : 1024,
+    ),
     cpus: checkNumber(req.cpus, "--cpus", 1, 64, 1),
     network,
     sshKeys: (req.sshKeys ?? []).map((k) => k.trim()),
@@ -89,9 +114,16 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
 }
 
 const sameSpec = (a: VmSpec, b: VmSpec) =>
-  a.role === b.role && a.image === b.image && a.memoryMiB === b.memoryMiB && a.cpus === b.cpus && a.network === b.network;
+  a.role === b.role &&
+  a.image === b.image &&
+  a.memoryMiB === b.memoryMiB &&
+  a.cpus === b.cpus &&
+  a.network === b.network;
 
-export async function createVm(ctx: LabContext, req: VmCreateRequest): Promise<{ status: VmStatus; changed: boolean }> {
+export async function createVm(
+  ctx: LabContext,
+  req: VmCreateRequest,
+): Promise<{ status: VmStatus; changed: boolean }> {
   const spec = await planVm(ctx, req);
   const existing = ctx.ledger.read().vms[spec.name];
   if (existing) {
@@ -100,7 +132,9 @@ export async function createVm(ctx: LabContext, req: VmCreateRequest): Promise<{
         hint: `destroy it first ('lab vm destroy ${spec.name}') or pick another name`,
       });
     }
-    return req.noStart ? { status: vmStatus(ctx, existing, ctx.ledger.read().identities[spec.name]), changed: false } : startVm(ctx, spec.name);
+    return req.noStart
+      ? { status: vmStatus(ctx, existing, ctx.ledger.read().identities[spec.name]), changed: false }
+      : startVm(ctx, spec.name);
   }
   const ledger = ctx.ledger.read();
   const net = ledger.networks[spec.network]!;

@@ -1,14 +1,26 @@
 // Per-VM disk and config-2 drive: the overlay on the image and the rendered cloud-config.
-import { mkdir, rm } from "node:fs/promises";
+
 import { existsSync } from "node:fs";
-import type { LabContext } from "../context.js";
-import { defaultTemplatesDir, renderCloudConfig } from "../cloudconfig/render.js";
+import { mkdir, rm } from "node:fs/promises";
 import { writeConfigDrive } from "../cloudconfig/config-drive.js";
+import { defaultTemplatesDir, renderCloudConfig } from "../cloudconfig/render.js";
+import type { LabContext } from "../context.js";
 import type { ResolvedImage } from "../image/resolve.js";
 import type { Identity, Ledger, NetworkSpec, VmSpec } from "../state/ledger.js";
 
 export function overlayArgv(base: ResolvedImage, overlay: string): string[] {
-  return ["qemu-img", "create", "-q", "-f", "qcow2", "-F", base.manifest.format, "-b", base.diskPath, overlay];
+  return [
+    "qemu-img",
+    "create",
+    "-q",
+    "-f",
+    "qcow2",
+    "-F",
+    base.manifest.format,
+    "-b",
+    base.diskPath,
+    overlay,
+  ];
 }
 
 export async function createOverlay(ctx: LabContext, name: string, image: ResolvedImage): Promise<void> {
@@ -27,7 +39,11 @@ export function etcdEndpoint(ledger: Ledger, spec: VmSpec, id: Identity, net: Ne
   return `http://${ip ?? `etcd.${net.domain}`}:2379`;
 }
 
-export async function writeVmConfigDrive(ctx: LabContext, spec: VmSpec, extraKeys: string[] = []): Promise<void> {
+export async function writeVmConfigDrive(
+  ctx: LabContext,
+  spec: VmSpec,
+  extraKeys: string[] = [],
+): Promise<void> {
   const ledger = ctx.ledger.read();
   const id = ledger.identities[spec.name]!;
   const net = ledger.networks[spec.network]!;

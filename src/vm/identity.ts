@@ -37,12 +37,19 @@ export function allocateIp(ledger: Ledger, net: NetworkSpec, vm: string, request
     } catch {
       throw new UsageError(`--ip ${JSON.stringify(requested)} is not an IPv4 address`);
     }
-    if (!contains(subnet, ip) || ip === subnet.base || ip === ipToInt(net.gateway) || ip === lastAddress(subnet)) {
+    if (
+      !contains(subnet, ip) ||
+      ip === subnet.base ||
+      ip === ipToInt(net.gateway) ||
+      ip === lastAddress(subnet)
+    ) {
       throw new UsageError(`--ip ${requested} is not a usable host address in ${net.subnet}`, {
         hint: `the gateway is ${net.gateway}; pick another address in the subnet`,
       });
     }
-    const holder = Object.entries(ledger.identities).find(([n, id]) => n !== vm && id.network === net.name && id.ip === requested);
+    const holder = Object.entries(ledger.identities).find(
+      ([n, id]) => n !== vm && id.network === net.name && id.ip === requested,
+    );
     if (holder) {
       throw new ConflictError(`${requested} is reserved for ${holder[0]}`, {
         hint: `release it with 'lab vm destroy ${holder[0]} --forget', or pick another --ip`,
@@ -65,7 +72,8 @@ export function allocateIp(ledger: Ledger, net: NetworkSpec, vm: string, request
  */
 export function planIdentity(ledger: Ledger, net: NetworkSpec, vm: string, requestedIp?: string): Identity {
   const kept = ledger.identities[vm];
-  if (kept && kept.network === net.name && (requestedIp === undefined || requestedIp === kept.ip)) return kept;
+  if (kept && kept.network === net.name && (requestedIp === undefined || requestedIp === kept.ip))
+    return kept;
   return {
     mac: kept?.mac ?? allocateMac(ledger),
     ip: allocateIp(ledger, net, vm, requestedIp),

@@ -12,14 +12,17 @@ import { validateVmName } from "../state/names.js";
 import { withRollback } from "../state/undo.js";
 import { resolveAccel } from "./accel.js";
 import { createOverlay, removeVmFiles, writeVmConfigDrive } from "./files.js";
-import { qmpCommand } from "./qmp.js";
 import { buildQemuArgs } from "./qemu-args.js";
-import { runningPid, vmStatus, type VmStatus } from "./status.js";
+import { qmpCommand } from "./qmp.js";
+import { runningPid, type VmStatus, vmStatus } from "./status.js";
 import { attachTap, detachTap } from "./tap.js";
 
 export function getSpec(ctx: LabContext, name: string) {
   const spec = ctx.ledger.read().vms[validateVmName(name)];
-  if (!spec) throw new NotFoundError(`no VM named ${name}`, { hint: "see 'lab vm list', or create it with 'lab vm create'" });
+  if (!spec)
+    throw new NotFoundError(`no VM named ${name}`, {
+      hint: "see 'lab vm list', or create it with 'lab vm create'",
+    });
   return spec;
 }
 
@@ -52,14 +55,19 @@ async function waitForQemu(ctx: LabContext, name: string, exited: Promise<unknow
 }
 
 /** Starts the VM's qemu. Already running: nothing changes. */
-export async function startVm(ctx: LabContext, name: string): Promise<{ status: VmStatus; changed: boolean }> {
+export async function startVm(
+  ctx: LabContext,
+  name: string,
+): Promise<{ status: VmStatus; changed: boolean }> {
   const spec = getSpec(ctx, name);
   const ledger = ctx.ledger.read();
   const id = ledger.identities[name]!;
   if (runningPid(ctx, name) !== undefined) return { status: vmStatus(ctx, spec, id), changed: false };
   const net = ledger.networks[spec.network];
   if (!net || !(await linkExists(ctx.host, net.bridge))) {
-    throw new ConflictError(`network ${spec.network} is not up`, { hint: `run 'lab net up ${spec.network}'` });
+    throw new ConflictError(`network ${spec.network} is not up`, {
+      hint: `run 'lab net up ${spec.network}'`,
+    });
   }
   const image = await resolveImage(ctx.paths, spec.image);
   const accel = await resolveAccel(ctx.host, ctx.paths.run, spec.accel);
@@ -82,7 +90,8 @@ export async function startVm(ctx: LabContext, name: string): Promise<{ status: 
       mac: id.mac,
       tap,
       disk: f.disk,
-      configDrive: spec.configDrive === "iso" ? { kind: "iso", iso: f.configIso } : { kind: "9p", dir: f.configDir },
+      configDrive:
+        spec.configDrive === "iso" ? { kind: "iso", iso: f.configIso } : { kind: "9p", dir: f.configDir },
       boot: image.manifest.boot && {
         kernel: image.kernelPath!,
         initrd: image.initrdPath,
@@ -109,7 +118,11 @@ export async function startVm(ctx: LabContext, name: string): Promise<{ status: 
 }
 
 /** Asks the guest to power off (ACPI over QMP), then ends qemu after the timeout. */
-export async function stopVm(ctx: LabContext, name: string, timeoutMs = 30_000): Promise<{ changed: boolean }> {
+export async function stopVm(
+  ctx: LabContext,
+  name: string,
+  timeoutMs = 30_000,
+): Promise<{ changed: boolean }> {
   getSpec(ctx, name);
   await ctx.ledger.update((l) => {
     l.vms[name]!.wantRunning = false;
@@ -134,7 +147,11 @@ export async function stopVm(ctx: LabContext, name: string, timeoutMs = 30_000):
 }
 
 /** Removes the VM's disk, drive and port. Its MAC and IP stay reserved unless `forget`. */
-export async function destroyVm(ctx: LabContext, name: string, forget: boolean): Promise<{ removed: boolean; forgotten: boolean }> {
+export async function destroyVm(
+  ctx: LabContext,
+  name: string,
+  forget: boolean,
+): Promise<{ removed: boolean; forgotten: boolean }> {
   validateVmName(name);
   const ledger = ctx.ledger.read();
   const spec = ledger.vms[name];

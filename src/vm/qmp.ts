@@ -6,12 +6,20 @@ export interface QmpReply {
   error?: { class: string; desc: string };
 }
 
-export function qmpCommand(socket: string, execute: string, args?: Record<string, unknown>, timeoutMs = 3000): Promise<unknown> {
+export function qmpCommand(
+  socket: string,
+  execute: string,
+  args?: Record<string, unknown>,
+  timeoutMs = 3000,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const conn = net.createConnection(socket);
     let buffer = "";
     let stage: "greeting" | "caps" | "command" = "greeting";
-    const timer = setTimeout(() => finish(new Error(`QMP ${execute} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`QMP ${execute} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const finish = (err?: Error, value?: unknown) => {
       clearTimeout(timer);
       conn.destroy();
@@ -38,7 +46,9 @@ export function qmpCommand(socket: string, execute: string, args?: Record<string
           stage = "command";
           send(execute, args);
         } else if (stage === "command") {
-          return msg.error ? finish(new Error(`QMP ${execute}: ${msg.error.desc}`)) : finish(undefined, msg.return);
+          return msg.error
+            ? finish(new Error(`QMP ${execute}: ${msg.error.desc}`))
+            : finish(undefined, msg.return);
         }
       }
     });

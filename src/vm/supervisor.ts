@@ -58,7 +58,13 @@ export class VmSupervisor implements VmWatcher {
     await this.ctx.ledger.update((l) => {
       const v = l.vms[name];
       if (!v) return;
-      v.lastExit = { at: new Date().toISOString(), code: exit.code, signal: exit.signal, crashed: !poweredOff, logTail };
+      v.lastExit = {
+        at: new Date().toISOString(),
+        code: exit.code,
+        signal: exit.signal,
+        crashed: !poweredOff,
+        logTail,
+      };
       if (poweredOff && v.restart !== "always") v.wantRunning = false;
     });
     this.ctx.events.emit(poweredOff ? "vm.powered_off" : "vm.crashed", { vm: name, pid, ...exit });

@@ -22,6 +22,8 @@ export async function detachTap(ctx: LabContext, vm: string): Promise<void> {
   const ovs = ctx.ovs.describe();
   const running = ovs.kind === "host" || ctx.ovs.privateRunning().db;
   // Without a running ovsdb there is no port to remove (and ovs-vsctl would wait for one).
-  if (running) await ctx.host.run(delPortArgv(ovs.dbSock, tap), { allowFailure: true }).catch(() => undefined);
-  if (await linkExists(ctx.host, tap)) await ctx.host.run(["ip", "link", "del", "dev", tap], { allowFailure: true });
+  if (running)
+    await ctx.host.run(delPortArgv(ovs.dbSock, tap), { allowFailure: true }).catch(() => undefined);
+  if (await linkExists(ctx.host, tap))
+    await ctx.host.run(["ip", "link", "del", "dev", tap], { allowFailure: true });
 }

@@ -3,14 +3,22 @@
 // in a loop while clients create and destroy VMs. Nothing may be lost or handed out twice.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { readFile, readdir, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive } from "../../src/host/proc.js";
-import { Ledger, checkInvariants } from "../../src/state/ledger.js";
+import { checkInvariants, Ledger } from "../../src/state/ledger.js";
 import type { VmStatus } from "../../src/vm/status.js";
 import { waitForReady } from "../helpers/guest.js";
-import { type LabEnv, childProcesses, createLabEnv, daemonPid, iptablesSave, links, repoRoot } from "../helpers/lab.js";
+import {
+  childProcesses,
+  createLabEnv,
+  daemonPid,
+  iptablesSave,
+  type LabEnv,
+  links,
+  repoRoot,
+} from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless } from "../helpers/require.js";
 
@@ -36,7 +44,10 @@ function readLedger(lab: LabEnv): Ledger {
 
 async function events(lab: LabEnv): Promise<{ type: string; vm?: string; time: string }[]> {
   const text = await readFile(path.join(lab.home, "events.jsonl"), "utf8").catch(() => "");
-  return text.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 async function ports(lab: LabEnv): Promise<string[]> {
@@ -62,7 +73,15 @@ describe.skipIf(skip)("chaos: crashes, stale state and concurrency", () => {
 
   it("kill -9 labd with 3 VMs running: all re-adopted, same IPs, leases and rules intact, nothing doubled", async () => {
     for (const n of ["vm1", "vm2", "vm3"]) {
-      await lab.lab(["vm", "create", n, "--role", "kubernetes", "--restart", n === "vm1" ? "on-failure" : "no"]);
+      await lab.lab([
+        "vm",
+        "create",
+        n,
+        "--role",
+        "kubernetes",
+        "--restart",
+        n === "vm1" ? "on-failure" : "no",
+      ]);
       tally.operations++;
     }
     await Promise.all(["vm1", "vm2", "vm3"].map((n) => waitForReady(lab.run, n)));
@@ -72,7 +91,9 @@ describe.skipIf(skip)("chaos: crashes, stale state and concurrency", () => {
     const procs = (await childProcesses(lab)).sort();
     await killDaemon(lab);
     const after = await lab.labJson<VmStatus[]>(["vm", "list"]); // autostarts a new labd
-    expect(after.map((v) => [v.name, v.state, v.ip, v.mac, v.pid])).toEqual(before.map((v) => [v.name, "running", v.ip, v.mac, v.pid]));
+    expect(after.map((v) => [v.name, v.state, v.ip, v.mac, v.pid])).toEqual(
+      before.map((v) => [v.name, "running", v.ip, v.mac, v.pid]),
+    );
     const adopted = (await events(lab)).filter((e) => e.type === "vm.adopted").map((e) => e.vm);
     expect(adopted.sort()).toEqual(["vm1", "vm2", "vm3"]);
     expect(await iptablesSave(lab.ns)).toEqual(rules);
@@ -89,7 +110,9 @@ describe.skipIf(skip)("chaos: crashes, stale state and concurrency", () => {
     tally.faults++;
     let crashedAt: number | undefined;
     while (Date.now() - killedAt < 3000 && crashedAt === undefined) {
-      const e = (await events(lab)).find((x) => x.type === "vm.crashed" && x.vm === "vm1" && Date.parse(x.time) >= killedAt - 50);
+      const e = (await events(lab)).find(
+        (x) => x.type === "vm.crashed" && x.vm === "vm1" && Date.parse(x.time) >= killedAt - 50,
+      );
       if (e) crashedAt = Date.parse(e.time);
       else await new Promise((r) => setTimeout(r, 50));
     }
@@ -128,7 +151,9 @@ describe.skipIf(skip)("chaos: crashes, stale state and concurrency", () => {
 
   it("20 parallel creates: 20 distinct MACs and IPs, a valid ledger", async () => {
     const names = Array.from({ length: 20 }, (_, i) => `p${i}`);
-    const results = await Promise.all(names.map((n) => lab.lab(["vm", "create", n, "--role", "kubernetes", "--no-start"], { reject: false })));
+    const results = await Promise.all(
+      names.map((n) => lab.lab(["vm", "create", n, "--role", "kubernetes", "--no-start"], { reject: false })),
+    );
     tally.operations += names.length;
     expect(results.map((r) => r.exitCode)).toEqual(names.map(() => 0));
     const ledger = readLedger(lab);
@@ -144,7 +169,10 @@ describe.skipIf(skip)("chaos: crashes, stale state and concurrency", () => {
     for (let round = 0; round < 8; round++) {
       const clients = Array.from({ length: 4 }, (_, i) => {
         const name = `c${i}`;
-        const args = round % 2 === 0 ? ["vm", "create", name, "--role", "kubernetes", "--no-start"] : ["vm", "destroy", name];
+        const args =
+          round % 2 === 0
+            ? ["vm", "create", name, "--role", "kubernetes", "--no-start"]
+            : ["vm", "destroy", name];
         tally.operations++;
         return lab.lab(args, { reject: false });
       });
@@ -180,7 +208,8 @@ describe.skipIf(skip)("chaos: crashes, stale state and concurrency", () => {
   });
 
   it("net down + destroying everything leaves the namespace clean", async () => {
-    for (const v of await lab.labJson<VmStatus[]>(["vm", "list"])) await lab.lab(["vm", "destroy", v.name, "--forget"]);
+    for (const v of await lab.labJson<VmStatus[]>(["vm", "list"]))
+      await lab.lab(["vm", "destroy", v.name, "--forget"]);
     await lab.lab(["net", "down"]);
     expect((await links(lab.ns)).filter((l) => l !== "lo")).toEqual([]);
     expect(await iptablesSave(lab.ns)).toEqual([]);

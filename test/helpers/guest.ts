@@ -25,7 +25,12 @@ export async function readyLines(run: string, vm: string): Promise<ReadyLine[]> 
 }
 
 /** Waits for the `count`-th ready line of the VM (boots are counted across restarts). */
-export async function waitForReady(run: string, vm: string, count = 1, timeoutMs = 90_000): Promise<ReadyLine> {
+export async function waitForReady(
+  run: string,
+  vm: string,
+  count = 1,
+  timeoutMs = 90_000,
+): Promise<ReadyLine> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const lines = await readyLines(run, vm);
@@ -33,5 +38,7 @@ export async function waitForReady(run: string, vm: string, count = 1, timeoutMs
     await new Promise((r) => setTimeout(r, 250));
   }
   const log = await readFile(serialLogPath(run, vm), "utf8").catch(() => "(no serial log)");
-  throw new Error(`VM ${vm} printed no ready line #${count} within ${timeoutMs} ms; serial log tail:\n${log.slice(-2000)}`);
+  throw new Error(
+    `VM ${vm} printed no ready line #${count} within ${timeoutMs} ms; serial log tail:\n${log.slice(-2000)}`,
+  );
 }

@@ -3,7 +3,7 @@ import { statSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LabEnv, createLabEnv, daemonPid } from "../helpers/lab.js";
+import { createLabEnv, daemonPid, type LabEnv } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns } from "../helpers/netns.js";
 import { skipUnless } from "../helpers/require.js";
 
@@ -11,13 +11,16 @@ const skip = skipUnless(["ip", "iptables"]);
 
 function request(socket: string, method: string, url: string, body?: string | Buffer) {
   return new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
-    const req = http.request({ socketPath: socket, method, path: url, headers: { "content-type": "application/json" } }, (res) => {
-      let text = "";
-      res.on("data", (c) => {
-        text += c;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
-    });
+    const req = http.request(
+      { socketPath: socket, method, path: url, headers: { "content-type": "application/json" } },
+      (res) => {
+        let text = "";
+        res.on("data", (c) => {
+          text += c;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -48,10 +51,12 @@ describe.skipIf(skip)("labd control socket", () => {
     const bad = await request(socket, "POST", "/v1/networks", "{not json");
     expect(bad.status).toBe(400);
     expect((bad.json.error as { message: string }).message).toMatch(/not valid JSON/);
-    const big = await request(socket, "POST", "/v1/networks", Buffer.alloc(2 * 1024 * 1024, 0x61)).catch((e: Error) => ({
-      status: 413,
-      json: { error: { message: e.message } },
-    }));
+    const big = await request(socket, "POST", "/v1/networks", Buffer.alloc(2 * 1024 * 1024, 0x61)).catch(
+      (e: Error) => ({
+        status: 413,
+        json: { error: { message: e.message } },
+      }),
+    );
     expect(big.status).not.toBe(200);
     const wrongType = await request(socket, "POST", "/v1/networks", JSON.stringify({ name: 42 }));
     expect((wrongType.json.error as { message: string }).message).toMatch(/name must be a string/);
@@ -66,7 +71,12 @@ describe.skipIf(skip)("labd control socket", () => {
 
   it("an operation runs to the end when its client disconnects", async () => {
     await new Promise<void>((resolve) => {
-      const req = http.request({ socketPath: socket, method: "POST", path: "/v1/networks", headers: { "content-type": "application/json" } });
+      const req = http.request({
+        socketPath: socket,
+        method: "POST",
+        path: "/v1/networks",
+        headers: { "content-type": "application/json" },
+      });
       req.on("error", () => resolve());
       req.end(JSON.stringify({ name: "gone", subnet: "172.16.40.0/24" }));
       setTimeout(() => {

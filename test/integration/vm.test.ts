@@ -2,13 +2,21 @@
 // booting the offline lab-test image.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile, readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import * as pty from "node-pty";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { VmStatus } from "../../src/vm/status.js";
 import { waitForReady } from "../helpers/guest.js";
-import { type LabEnv, childProcesses, createLabEnv, iptablesSave, labBin, links, repoRoot } from "../helpers/lab.js";
+import {
+  childProcesses,
+  createLabEnv,
+  iptablesSave,
+  type LabEnv,
+  labBin,
+  links,
+  repoRoot,
+} from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless } from "../helpers/require.js";
 
@@ -16,7 +24,9 @@ const skip = skipUnless(["qemu-system-x86_64", "qemu-img", "ovs-vswitchd", "dnsm
 const bundle = path.join(repoRoot, ".cache/images/lab-test");
 
 async function sha256(file: string): Promise<string> {
-  return createHash("sha256").update(await readFile(file)).digest("hex");
+  return createHash("sha256")
+    .update(await readFile(file))
+    .digest("hex");
 }
 
 describe.skipIf(skip)("lab vm (real qemu, OVS and dnsmasq in a namespace)", () => {
@@ -25,7 +35,8 @@ describe.skipIf(skip)("lab vm (real qemu, OVS and dnsmasq in a namespace)", () =
   let baseSum: string;
 
   beforeAll(async () => {
-    if (!existsSync(path.join(bundle, "manifest.json"))) throw new Error("run npm run setup first (builds the lab-test image)");
+    if (!existsSync(path.join(bundle, "manifest.json")))
+      throw new Error("run npm run setup first (builds the lab-test image)");
     lab = await createLabEnv(await createNetns("labV"));
     await lab.lab(["net", "up"]);
     await lab.lab(["image", "import", bundle, "--name", "lab-test"]);
@@ -69,8 +80,22 @@ describe.skipIf(skip)("lab vm (real qemu, OVS and dnsmasq in a namespace)", () =
     expect(s1.ip).toBe("172.16.11.10");
     expect(s2.ip).toBe("172.16.11.11");
     const [r1, r2] = await Promise.all([waitForReady(lab.run, "node1"), waitForReady(lab.run, "node2")]);
-    expect(r1).toMatchObject({ name: "node1", hostname: "node1", ip: s1.ip, mac: s1.mac, marker: false, configDrive: "iso9660" });
-    expect(r2).toMatchObject({ name: "node2", hostname: "node2", ip: s2.ip, mac: s2.mac, marker: false, configDrive: "9p" });
+    expect(r1).toMatchObject({
+      name: "node1",
+      hostname: "node1",
+      ip: s1.ip,
+      mac: s1.mac,
+      marker: false,
+      configDrive: "iso9660",
+    });
+    expect(r2).toMatchObject({
+      name: "node2",
+      hostname: "node2",
+      ip: s2.ip,
+      mac: s2.mac,
+      marker: false,
+      configDrive: "9p",
+    });
     const leases = await readFile(path.join(lab.run, "dnsmasq/default.leases"), "utf8");
     expect(leases).toContain(`${s1.mac} ${s1.ip}`);
     expect(leases).toContain(`${s2.mac} ${s2.ip}`);
@@ -81,11 +106,15 @@ describe.skipIf(skip)("lab vm (real qemu, OVS and dnsmasq in a namespace)", () =
 
   it("lab vm console drives the guest's serial console (guest-to-guest ping over the bridge)", async () => {
     const target = (await vm("node2")).ip!;
-    const term = pty.spawn("ip", ["netns", "exec", lab.ns, process.execPath, labBin, "vm", "console", "node1"], {
-      env: { ...lab.env, TERM: "dumb" },
-      cols: 120,
-      rows: 30,
-    });
+    const term = pty.spawn(
+      "ip",
+      ["netns", "exec", lab.ns, process.execPath, labBin, "vm", "console", "node1"],
+      {
+        env: { ...lab.env, TERM: "dumb" },
+        cols: 120,
+        rows: 30,
+      },
+    );
     let screen = "";
     term.onData((d) => {
       screen += d;
@@ -136,7 +165,9 @@ describe.skipIf(skip)("lab vm (real qemu, OVS and dnsmasq in a namespace)", () =
     expect(await iptablesSave(lab.ns)).toEqual([]);
     expect(await childProcesses(lab)).toEqual([]);
     expect(await readdir(path.join(lab.home, "vms"))).toEqual([]);
-    expect((await readdir(lab.run)).filter((f) => !f.startsWith("labd.") && f !== "accel.json" && f !== "vms")).toEqual([]);
+    expect(
+      (await readdir(lab.run)).filter((f) => !f.startsWith("labd.") && f !== "accel.json" && f !== "vms"),
+    ).toEqual([]);
     expect(await readdir(path.join(lab.run, "vms")).catch(() => [])).toEqual([]);
   });
 });

@@ -12,7 +12,11 @@ describe("unit file parsing", () => {
       { section: "Unit", name: "After", value: "etcd2.service" },
       { section: "Unit", name: "After", value: "flanneld.service" },
       { section: "Service", name: "ExecStartPre", value: "-/usr/bin/mkdir -p /opt/bin" },
-      { section: "Service", name: "ExecStart", value: "/opt/bin/kube-apiserver --name=%n    --insecure-port=8080    --v=2" },
+      {
+        section: "Service",
+        name: "ExecStart",
+        value: "/opt/bin/kube-apiserver --name=%n    --insecure-port=8080    --v=2",
+      },
       { section: "X-Fleet", name: "MachineMetadata", value: "role=kubernetes" },
     ]);
     expect(parseUnitFile(serializeUnitFile(opts))).toEqual(opts);
@@ -20,16 +24,22 @@ describe("unit file parsing", () => {
 
   it("reports malformed lines with file and line number", () => {
     expect(() => parseUnitFile("Description=x\n", "a.service")).toThrow(/a.service:1: option outside/);
-    expect(() => parseUnitFile("[Unit]\nno equals\n", "a.service")).toThrow(/a.service:2: expected KEY=VALUE/);
+    expect(() => parseUnitFile("[Unit]\nno equals\n", "a.service")).toThrow(
+      /a.service:2: expected KEY=VALUE/,
+    );
     expect(() => parseUnitFile("[Unit\n", "a.service")).toThrow(/malformed section/);
   });
 });
 
 describe("X-Fleet rules and target states", () => {
-  const rules = (x: string) => checkXFleet(parseUnitFile(`[Service]\nExecStart=/bin/true\n[X-Fleet]\n${x}`), "u.service");
+  const rules = (x: string) =>
+    checkXFleet(parseUnitFile(`[Service]\nExecStart=/bin/true\n[X-Fleet]\n${x}`), "u.service");
 
   it("accepts the tutorial's layouts", () => {
-    expect(rules("Global=true\nMachineMetadata=role=kubernetes\n")).toMatchObject({ global: true, machineMetadata: [{ key: "role", value: "kubernetes" }] });
+    expect(rules("Global=true\nMachineMetadata=role=kubernetes\n")).toMatchObject({
+      global: true,
+      machineMetadata: [{ key: "role", value: "kubernetes" }],
+    });
     expect(rules("MachineOf=kube-apiserver.service\n").machineOf).toEqual(["kube-apiserver.service"]);
     expect(rules("Global=true\nConflicts=other.service\n").conflicts).toEqual(["other.service"]);
   });
@@ -47,7 +57,9 @@ describe("X-Fleet rules and target states", () => {
   it("validates target states and unit names", () => {
     expect(validateTargetState("launched")).toBe("launched");
     expect(() => validateTargetState("started")).toThrow(/invalid target state/);
-    for (const ok of ["a.service", "web@.service", "web@1.service", "kube-proxy.service"]) expect(() => validateUnitName(ok)).not.toThrow();
-    for (const bad of ["a", "a.conf", "../x.service", "a b.service"]) expect(() => validateUnitName(bad)).toThrow();
+    for (const ok of ["a.service", "web@.service", "web@1.service", "kube-proxy.service"])
+      expect(() => validateUnitName(ok)).not.toThrow();
+    for (const bad of ["a", "a.conf", "../x.service", "a b.service"])
+      expect(() => validateUnitName(bad)).toThrow();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Ledger, checkInvariants, emptyLedger } from "../../src/state/ledger.js";
+import { checkInvariants, emptyLedger, type Ledger } from "../../src/state/ledger.js";
 import { allocateIp, allocateMac, planIdentity } from "../../src/vm/identity.js";
 
 const net = {
@@ -59,7 +59,14 @@ describe("identity allocation", () => {
   });
 
   it("says so when the subnet is full", () => {
-    const small = { ...net, subnet: "192.168.7.0/29", prefix: 29, gateway: "192.168.7.1", dhcpStart: "192.168.7.4", dhcpEnd: "192.168.7.6" };
+    const small = {
+      ...net,
+      subnet: "192.168.7.0/29",
+      prefix: 29,
+      gateway: "192.168.7.1",
+      dhcpStart: "192.168.7.4",
+      dhcpEnd: "192.168.7.6",
+    };
     const l = emptyLedger();
     l.identities.a = planIdentity(l, small, "a");
     l.identities.b = planIdentity(l, small, "b");

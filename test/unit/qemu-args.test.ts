@@ -10,7 +10,12 @@ const base = {
   tap: "lab-node1",
   disk: "/var/lib/lab/vms/node1/disk.qcow2",
   configDrive: { kind: "iso" as const, iso: "/var/lib/lab/vms/node1/config-2.iso" },
-  files: { pid: "/run/lab/vms/node1/qemu.pid", qmp: "/run/lab/vms/node1/qmp.sock", console: "/run/lab/vms/node1/console.sock", serialLog: "/run/lab/vms/node1/serial.log" },
+  files: {
+    pid: "/run/lab/vms/node1/qemu.pid",
+    qmp: "/run/lab/vms/node1/qmp.sock",
+    console: "/run/lab/vms/node1/console.sock",
+    serialLog: "/run/lab/vms/node1/serial.log",
+  },
 };
 
 const after = (args: string[], flag: string) => args.filter((_, i) => args[i - 1] === flag);
@@ -45,6 +50,10 @@ describe("qemu argv", () => {
     expect(after(a, "-cpu")).toEqual(["host"]);
     expect(after(a, "-device")).toContain("virtio-9p-pci,fsdev=config2,mount_tag=config-2");
     expect(after(a, "-fsdev")[0]).toMatch(/path=\/var\/lib\/lab\/vms\/node1\/config-2,.*readonly=on/);
-    expect([after(a, "-kernel"), after(a, "-initrd"), after(a, "-append")]).toEqual([["/k"], ["/i"], ["console=ttyS0"]]);
+    expect([after(a, "-kernel"), after(a, "-initrd"), after(a, "-append")]).toEqual([
+      ["/k"],
+      ["/i"],
+      ["console=ttyS0"],
+    ]);
   });
 });

@@ -6,7 +6,11 @@ import { LabClient } from "../../client/client.js";
 const DETACH = 0x1d; // Ctrl-]
 
 export async function vmConsoleCommand(name: string): Promise<void> {
-  const { socket } = await new LabClient().call<{ socket: string }>("POST", `/v1/vms/${encodeURIComponent(name)}/console`, {});
+  const { socket } = await new LabClient().call<{ socket: string }>(
+    "POST",
+    `/v1/vms/${encodeURIComponent(name)}/console`,
+    {},
+  );
   const conn = net.createConnection(socket);
   await new Promise<void>((resolve, reject) => {
     conn.once("connect", () => resolve());

@@ -26,7 +26,8 @@ const vmPath = (name: string, suffix = "") => `/v1/vms/${encodeURIComponent(name
 
 function int(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value))
+    throw new UsageError(`${flag} must be a whole number, got ${JSON.stringify(value)}`);
   return Number(value);
 }
 
@@ -42,7 +43,9 @@ async function readKeys(files: string[] = []): Promise<string[]> {
   return Promise.all(
     files.map((f) =>
       readFile(f, "utf8").catch(() => {
-        throw new UsageError(`cannot read --ssh-key ${f}`, { hint: "pass the path of a public key, e.g. ~/.ssh/id_ed25519.pub" });
+        throw new UsageError(`cannot read --ssh-key ${f}`, {
+          hint: "pass the path of a public key, e.g. ~/.ssh/id_ed25519.pub",
+        });
       }),
     ),
   );
@@ -68,7 +71,13 @@ function showStatus(s: VmStatus, headline?: string): void {
   ]);
   if (s.lastExit) {
     process.stdout.write(`last exit: ${s.lastExit.at} code=${s.lastExit.code} signal=${s.lastExit.signal}\n`);
-    if (s.lastExit.logTail) process.stdout.write(`${s.lastExit.logTail.split("\n").map((l) => `  | ${l}`).join("\n")}\n`);
+    if (s.lastExit.logTail)
+      process.stdout.write(
+        `${s.lastExit.logTail
+          .split("\n")
+          .map((l) => `  | ${l}`)
+          .join("\n")}\n`,
+      );
   }
 }
 
@@ -94,15 +103,27 @@ export async function vmCreateCommand(name: string, opts: VmOpts): Promise<void>
   showStatus(r.status, r.changed ? `VM ${name} created` : `VM ${name} already exists, nothing changed`);
 }
 
-async function simple(verb: string, name: string, opts: VmOpts, body: Record<string, unknown> = {}): Promise<void> {
-  const r = await new LabClient().call<{ status?: VmStatus; changed: boolean }>("POST", vmPath(name, `/${verb}`), body);
+async function simple(
+  verb: string,
+  name: string,
+  opts: VmOpts,
+  body: Record<string, unknown> = {},
+): Promise<void> {
+  const r = await new LabClient().call<{ status?: VmStatus; changed: boolean }>(
+    "POST",
+    vmPath(name, `/${verb}`),
+    body,
+  );
   if (opts.json) return printJson(r);
-  process.stdout.write(`VM ${name}: ${r.changed ? `${verb === "stop" ? "stopped" : `${verb}ed`}` : `already ${verb === "stop" ? "stopped" : "running"}`}\n`);
+  process.stdout.write(
+    `VM ${name}: ${r.changed ? `${verb === "stop" ? "stopped" : `${verb}ed`}` : `already ${verb === "stop" ? "stopped" : "running"}`}\n`,
+  );
 }
 
 export const vmStartCommand = (name: string, opts: VmOpts) => simple("start", name, opts);
 export const vmRestartCommand = (name: string, opts: VmOpts) => simple("restart", name, opts);
-export const vmStopCommand = (name: string, opts: VmOpts) => simple("stop", name, opts, { timeoutSeconds: int(opts.timeout, "--timeout") });
+export const vmStopCommand = (name: string, opts: VmOpts) =>
+  simple("stop", name, opts, { timeoutSeconds: int(opts.timeout, "--timeout") });
 
 export async function vmDestroyCommand(name: string, opts: VmOpts): Promise<void> {
   const r = await new LabClient().call<{ removed: boolean; forgotten: boolean }>(
@@ -111,7 +132,9 @@ export async function vmDestroyCommand(name: string, opts: VmOpts): Promise<void
   );
   if (opts.json) return printJson(r);
   const what = r.removed ? "destroyed" : "did not exist";
-  process.stdout.write(`VM ${name}: ${what}${r.forgotten ? "; its MAC and IP are released" : r.removed ? " (MAC and IP kept for the name; --forget releases them)" : ""}\n`);
+  process.stdout.write(
+    `VM ${name}: ${what}${r.forgotten ? "; its MAC and IP are released" : r.removed ? " (MAC and IP kept for the name; --forget releases them)" : ""}\n`,
+  );
 }
 
 export async function vmListCommand(opts: VmOpts): Promise<void> {
@@ -119,7 +142,15 @@ export async function vmListCommand(opts: VmOpts): Promise<void> {
   if (opts.json) return printJson(list);
   printTable(
     ["NAME", "ROLE", "STATE", "IP", "MAC", "IMAGE", "UPTIME"],
-    list.map((s) => [s.name, s.role, s.state, s.ip, s.mac, s.image, s.uptimeSeconds === undefined ? undefined : `${s.uptimeSeconds}s`]),
+    list.map((s) => [
+      s.name,
+      s.role,
+      s.state,
+      s.ip,
+      s.mac,
+      s.image,
+      s.uptimeSeconds === undefined ? undefined : `${s.uptimeSeconds}s`,
+    ]),
   );
 }
 

@@ -1,0 +1,169 @@
+// lab image pull|import|list|rm|catalog
+import path from "node:path";
+import cliProgress from "cli-progress";
+import { LabClient } from "../../client/client.js";
+import type { ImportResult } from "../../image/import.js";
+import type { PullResult } from "../../image/pull.js";
+import type { CatalogStatus, ImageStatus } from "../../image/status.js";
+import { printJson, printKeyValues, printTable } from "../output.js";
+
+interface ImageOpts {
+  baseUrl?: string;
+  release?: string;
+  name?: string;
+  json?: boolean;
+}
+
+const MiB = 1024 * 1024;
+export const formatSize = (bytes: number) =>
+  bytes >= 1024 * MiB ? `${(bytes / (1024 * MiB)).toFixed(1)} GiB` : `${(bytes / MiB).toFixed(1)} MiB`;
+
+interface ProgressView {
+  onEvent: (e: Record<string, unknown>) => void;
+  stop: () => void;
+}
+
+/** A bar on a terminal; on a pipe or log, a line per tenth of the download (or per 10 s). */
+function progressView(json: boolean): ProgressView | undefined {
+  if (json) return undefined;
+  const tty = process.stderr.isTTY === true;
+  let bar: cliProgress.SingleBar | undefined;
+  let lastLine = { at: 0, tenth: -1 };
+  const stop = () => {
+    bar?.stop();
+    bar = undefined;
+  };
+  const onEvent = (e: Record<string, unknown>) => {
+    const bytes = Number(e.bytes ?? 0);
+    const total = typeof e.total === "number" ? e.total : undefined;
+    if (e.message !== "downloading") {
+      stop();
+      if (typeof e.message === "string") process.stderr.write(`  ${e.message}\n`);
+      return;
+    }
+    if (tty && total) {
+      bar ??= new cliProgress.SingleBar(
+        {
+          stream: process.stderr,
+          format: "  downloading [{bar}] {percentage}% | {done} of {size}",
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      if (!bar.isActive) bar.start(total, 0, { done: formatSize(0), size: formatSize(total) });
+      bar.update(bytes, { done: formatSize(bytes) });
+      return;
+    }
+    const tenth = total ? Math.floor((bytes / total) * 10) : -1;
+    if (tenth === lastLine.tenth && Date.now() - lastLine.at < 10_000) return;
+    lastLine = { at: Date.now(), tenth };
+    const pct = total ? ` (${Math.floor((bytes / total) * 100)}%)` : "";
+    process.stderr.write(
+      `  downloading ${formatSize(bytes)}${total ? ` of ${formatSize(total)}` : ""}${pct}\n`,
+    );
+  };
+  return { onEvent, stop };
+}
+
+function describeImage(i: {
+  name: string;
+  dir: string;
+  sizeBytes: number;
+  manifest: PullResult["manifest"];
+}): void {
+  printKeyValues([
+    ["version", i.manifest.version],
+    ["format", i.manifest.format],
+    ["size", formatSize(i.sizeBytes)],
+    ["guest", i.manifest.guest],
+    ["boot", i.manifest.boot ? "direct (kernel + initrd)" : "from disk"],
+    ["dir", i.dir],
+  ]);
+}
+
+export async function imagePullCommand(name: string, opts: ImageOpts): Promise<void> {
+  const view = progressView(!!opts.json);
+  let r: PullResult;
+  try {
+    r = await new LabClient().call<PullResult>(
+      "POST",
+      `/v1/images/${encodeURIComponent(name)}/pull`,
+      { baseUrl: opts.baseUrl ?? process.env.LAB_IMAGE_BASE_URL, version: opts.release },
+      { onProgress: view?.onEvent },
+    );
+  } finally {
+    view?.stop();
+  }
+  if (opts.json) return printJson(r);
+  const v = r.manifest.version ?? "?";
+  process.stdout.write(
+    `image ${r.name}: ${r.changed ? `pulled release ${v}` : `release ${v} already there, nothing downloaded`}\n`,
+  );
+  describeImage(r);
+}
+
+export async function imageImportCommand(file: string, opts: ImageOpts): Promise<void> {
+  const view = progressView(!!opts.json);
+  let r: ImportResult;
+  try {
+    r = await new LabClient().call<ImportResult>(
+      "POST",
+      "/v1/images",
+      { path: path.resolve(file), name: opts.name },
+      { onProgress: view?.onEvent },
+    );
+  } finally {
+    view?.stop();
+  }
+  if (opts.json) return printJson(r);
+  const what = r.changed ? "imported" : "already there (same version or same disk), nothing changed";
+  process.stdout.write(`image ${r.name}: ${what}\n`);
+  describeImage(r);
+}
+
+export async function imageListCommand(opts: ImageOpts): Promise<void> {
+  const list = await new LabClient().call<ImageStatus[]>("GET", "/v1/images");
+  if (opts.json) return printJson(list);
+  printTable(
+    ["NAME", "VERSION", "FORMAT", "SIZE", "GUEST", "FLEET", "BOOT", "USED BY"],
+    list.map((i) =>
+      i.problems
+        ? [i.name, "-", "-", "-", "-", "-", "-", "BROKEN"]
+        : [
+            i.name,
+            i.version,
+            i.format,
+            formatSize(i.sizeBytes),
+            i.guest,
+            i.fleet ? "yes" : "no",
+            i.boot,
+            i.usedBy.join(",") || "-",
+          ],
+    ),
+  );
+  for (const i of list.filter((x) => x.problems)) {
+    process.stderr.write(`image ${i.name}: ${i.problems!.join("; ")}\n  hint: lab image rm ${i.name}\n`);
+  }
+  if (list.length === 0)
+    process.stdout.write(
+      "add one with 'lab image pull flatcar-stable' or 'lab image import PATH --name NAME'\n",
+    );
+}
+
+export async function imageRmCommand(name: string, opts: ImageOpts): Promise<void> {
+  const r = await new LabClient().call<{ removed: boolean; name: string }>(
+    "DELETE",
+    `/v1/images/${encodeURIComponent(name)}`,
+  );
+  if (opts.json) return printJson(r);
+  process.stdout.write(`image ${name}: removed\n`);
+}
+
+export async function imageCatalogCommand(opts: ImageOpts): Promise<void> {
+  const list = await new LabClient().call<CatalogStatus[]>("GET", "/v1/image-catalog");
+  if (opts.json) return printJson(list);
+  printTable(
+    ["NAME", "CHANNEL", "PULLED", "DESCRIPTION"],
+    list.map((e) => [e.name, e.channel, e.installed ?? "-", e.description]),
+  );
+}
