@@ -51,6 +51,10 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
   let server: Server;
   let ctx: LabContext;
   const supervisor = new VmSupervisor();
+  let markReady: () => void = () => undefined;
+  const reconciled = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
   try {
     const other = otherDaemon(p.pidFile);
     if (other !== undefined) {
@@ -73,10 +77,7 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
     supervisor.ctx = ctx;
     await rm(p.socket, { force: true });
     const daemonCtx = ctx;
-    server = createServer(
-      buildRoutes(ctx, () => stop()),
-      log,
-    );
+    server = createServer(buildRoutes(ctx, () => stop(), reconciled), log);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(p.socket, () => resolve());
@@ -102,6 +103,10 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
     return stopping;
   };
   ctx.events.emit("daemon.started", { pid: process.pid });
-  await reconcile(ctx, supervisor, log);
+  try {
+    await reconcile(ctx, supervisor, log);
+  } finally {
+    markReady();
+  }
   return { ctx, server, stop };
 }

@@ -16,7 +16,17 @@ function str(body: Record<string, unknown>, key: string): string | undefined {
   return v;
 }
 
-export function buildRoutes(ctx: LabContext, stopDaemon: () => Promise<void>): Route[] {
+/**
+ * Every path but the daemon's own waits for `ready` (the start-up reconcile), so no client sees
+ * a VM before it was re-adopted or a network before it was repaired.
+ */
+export function buildRoutes(ctx: LabContext, stopDaemon: () => Promise<void>, ready: Promise<void>): Route[] {
+  return allRoutes(ctx, stopDaemon).map((r) =>
+    r.pattern.startsWith("/v1/daemon") ? r : { ...r, handler: async (req) => (await ready, r.handler(req)) },
+  );
+}
+
+function allRoutes(ctx: LabContext, stopDaemon: () => Promise<void>): Route[] {
   const lock = ctx.lock;
   const hubs = new ConsoleHubs();
   const started = Date.now();

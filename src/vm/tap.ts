@@ -8,7 +8,9 @@ import { tapName } from "../state/names.js";
 export async function attachTap(ctx: LabContext, vm: string, bridge: string): Promise<string> {
   const tap = tapName(vm);
   const { host } = ctx;
-  if (await linkExists(host, tap)) await host.run(["ip", "link", "del", "dev", tap]);
+  // Drop a stale port in its own transaction: removing and re-adding a port of the same name in
+  // one transaction is no change to OVS, which would keep using the old (deleted) tap device.
+  await detachTap(ctx, vm);
   await host.run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"]);
   // With the userspace datapath the tap is also a host interface: it must not answer ARP for
   // the host's addresses, or guests would send their traffic around the bridge.

@@ -123,14 +123,28 @@ describe.skipIf(skip)("chaos: crashes, stale state and concurrency", () => {
     const now = await vm("vm1");
     expect(now.state).toBe("running");
     expect(now.lastExit).toBeUndefined();
+    // Now a child of this daemon, so its exit status is known: killed by SIGKILL.
+    const t = Date.now();
+    process.kill(now.pid!, "SIGKILL");
+    tally.faults++;
+    let crash: { signal?: string } | undefined;
+    while (!crash && Date.now() - t < 2000) {
+      crash = (await events(lab)).find((x) => x.type === "vm.crashed" && x.vm === "vm1" && Date.parse(x.time) >= t - 50);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(crash?.signal).toBe("SIGKILL");
+    await waitForReady(lab.run, "vm1", 3);
     // vm2 has restart policy "no": killed, it stays crashed, with the reason recorded.
     const v2 = await vm("vm2");
     process.kill(v2.pid!, "SIGKILL");
     tally.faults++;
     await new Promise((r) => setTimeout(r, 1000));
     const crashed = await vm("vm2");
+    // Adopted after the daemon restart, it is not our child: the exit status is unknown, the
+    // crash and the console's last lines are recorded.
     expect(crashed.state).toBe("crashed");
-    expect(crashed.lastExit?.signal).toBe("SIGKILL");
+    expect(crashed.lastExit?.crashed).toBe(true);
+    expect(crashed.lastExit?.logTail).toMatch(/LAB-READY/);
   });
 
   it("a stale pid file naming an unrelated live process: not adopted, not killed", async () => {
