@@ -77,7 +77,10 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
     supervisor.ctx = ctx;
     await rm(p.socket, { force: true });
     const daemonCtx = ctx;
-    server = createServer(buildRoutes(ctx, () => stop(), reconciled), log);
+    server = createServer(
+      buildRoutes(ctx, () => stop(), reconciled),
+      log,
+    );
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(p.socket, () => resolve());

@@ -22,7 +22,15 @@ function str(body: Record<string, unknown>, key: string): string | undefined {
  */
 export function buildRoutes(ctx: LabContext, stopDaemon: () => Promise<void>, ready: Promise<void>): Route[] {
   return allRoutes(ctx, stopDaemon).map((r) =>
-    r.pattern.startsWith("/v1/daemon") ? r : { ...r, handler: async (req) => (await ready, r.handler(req)) },
+    r.pattern.startsWith("/v1/daemon")
+      ? r
+      : {
+          ...r,
+          handler: async (req) => {
+            await ready;
+            return r.handler(req);
+          },
+        },
   );
 }
 

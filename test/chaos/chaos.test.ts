@@ -129,7 +129,9 @@ describe.skipIf(skip)("chaos: crashes, stale state and concurrency", () => {
     tally.faults++;
     let crash: { signal?: string } | undefined;
     while (!crash && Date.now() - t < 2000) {
-      crash = (await events(lab)).find((x) => x.type === "vm.crashed" && x.vm === "vm1" && Date.parse(x.time) >= t - 50);
+      crash = (await events(lab)).find(
+        (x) => x.type === "vm.crashed" && x.vm === "vm1" && Date.parse(x.time) >= t - 50,
+      );
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(crash?.signal).toBe("SIGKILL");

@@ -18,25 +18,25 @@ const base = {
   },
 };
 
-const after = (args: string[], flag: string) => args.filter((_, i) => args[i - 1] === flag);
+const valuesAfter = (args: string[], flag: string) => args.filter((_, i) => args[i - 1] === flag);
 
 describe("qemu argv", () => {
   it("is headless with virtio disk and NIC on the tap, pidfile, QMP and a logged console socket", () => {
     const a = buildQemuArgs(base);
     expect(a[0]).toBe("qemu-system-x86_64");
-    expect(after(a, "-accel")).toEqual(["tcg"]);
+    expect(valuesAfter(a, "-accel")).toEqual(["tcg"]);
     expect(a).not.toContain("-cpu");
-    expect(after(a, "-display")).toEqual(["none"]);
+    expect(valuesAfter(a, "-display")).toEqual(["none"]);
     expect(a).toContain("-nodefaults");
-    expect(after(a, "-pidfile")).toEqual([base.files.pid]);
-    expect(after(a, "-qmp")).toEqual([`unix:${base.files.qmp},server=on,wait=off`]);
-    expect(after(a, "-netdev")).toEqual(["tap,id=net0,ifname=lab-node1,script=no,downscript=no"]);
-    expect(after(a, "-device")).toContain("virtio-net-pci,netdev=net0,mac=52:54:00:aa:bb:cc");
-    expect(after(a, "-drive")).toEqual([
+    expect(valuesAfter(a, "-pidfile")).toEqual([base.files.pid]);
+    expect(valuesAfter(a, "-qmp")).toEqual([`unix:${base.files.qmp},server=on,wait=off`]);
+    expect(valuesAfter(a, "-netdev")).toEqual(["tap,id=net0,ifname=lab-node1,script=no,downscript=no"]);
+    expect(valuesAfter(a, "-device")).toContain("virtio-net-pci,netdev=net0,mac=52:54:00:aa:bb:cc");
+    expect(valuesAfter(a, "-drive")).toEqual([
       `file=${base.disk},if=virtio,format=qcow2,cache=writeback,discard=unmap`,
       `file=${base.configDrive.iso},if=virtio,format=raw,readonly=on`,
     ]);
-    expect(after(a, "-chardev")[0]).toContain(`logfile=${base.files.serialLog}`);
+    expect(valuesAfter(a, "-chardev")[0]).toContain(`logfile=${base.files.serialLog}`);
     expect(a).not.toContain("-kernel");
   });
 
@@ -47,10 +47,10 @@ describe("qemu argv", () => {
       configDrive: { kind: "9p", dir: "/var/lib/lab/vms/node1/config-2" },
       boot: { kernel: "/k", initrd: "/i", cmdline: "console=ttyS0" },
     });
-    expect(after(a, "-cpu")).toEqual(["host"]);
-    expect(after(a, "-device")).toContain("virtio-9p-pci,fsdev=config2,mount_tag=config-2");
-    expect(after(a, "-fsdev")[0]).toMatch(/path=\/var\/lib\/lab\/vms\/node1\/config-2,.*readonly=on/);
-    expect([after(a, "-kernel"), after(a, "-initrd"), after(a, "-append")]).toEqual([
+    expect(valuesAfter(a, "-cpu")).toEqual(["host"]);
+    expect(valuesAfter(a, "-device")).toContain("virtio-9p-pci,fsdev=config2,mount_tag=config-2");
+    expect(valuesAfter(a, "-fsdev")[0]).toMatch(/path=\/var\/lib\/lab\/vms\/node1\/config-2,.*readonly=on/);
+    expect([valuesAfter(a, "-kernel"), valuesAfter(a, "-initrd"), valuesAfter(a, "-append")]).toEqual([
       ["/k"],
       ["/i"],
       ["console=ttyS0"],
