@@ -15,6 +15,7 @@
 // carries that version nothing is rebuilt. It is built beside DIR and renamed into place.
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import lockfile from "proper-lockfile";
 
 $.verbose = false;
 
@@ -186,11 +187,13 @@ const CHROOT_ENV = [
 const inRoot = (args, opts = {}) =>
   $({ stdio: ["ignore", log, log], ...opts })`chroot ${root} /usr/bin/env -i ${CHROOT_ENV} ${args}`;
 
+let releaseCache = null;
 let cleaningUp = false;
 async function cleanup() {
   if (cleaningUp) return;
   cleaningUp = true;
   unmountAll(root);
+  await releaseCache?.().catch(() => {});
   await removeBuildDir(root);
   await removeBuildDir(tmp);
 }
@@ -245,6 +248,13 @@ try {
   await fs.mkdirp(debCache);
   progress(`building lab-fleet ${version} (cloud-init: ${cloudinitBuild}); log: ${logPath}`);
 
+  // debootstrap and apt share the package cache with other builds (the other cloud-init
+  // variant, another checkout's bundle): one at a time, until the downloads are done.
+  releaseCache = await lockfile.lock(debCache, {
+    stale: 30_000,
+    retries: { retries: 1200, factor: 1, minTimeout: 1000, maxTimeout: 1000 },
+    onCompromised: () => {},
+  });
   progress(`debootstrap --variant=minbase ${SUITE} (${mirror})`);
   await sh`debootstrap --variant=minbase --cache-dir=${debCache} ${SUITE} ${root} ${mirror}`;
 
@@ -285,6 +295,8 @@ try {
   await inRoot([...aptGet, "install", "--no-install-recommends", ...packages]);
   // Keep the downloads for the next build; the image does not need them.
   await sh`umount ${archives}`;
+  await releaseCache();
+  releaseCache = null;
 
   progress("installing fleetd, fleetctl and coreos-cloudinit");
   for (const [name, src] of Object.entries(binaries)) {

@@ -3,7 +3,7 @@ import type { Host } from "./host/host.js";
 import type { Dnsmasq } from "./net/dnsmasq.js";
 import type { OvsInstance } from "./net/ovs-instance.js";
 import type { EventLog } from "./state/events.js";
-import type { LedgerStore } from "./state/ledger.js";
+import type { LedgerStore, NetworkSpec } from "./state/ledger.js";
 import type { Mutex } from "./state/mutex.js";
 import type { LabPaths } from "./state/paths.js";
 
@@ -11,6 +11,15 @@ import type { LabPaths } from "./state/paths.js";
 export interface VmWatcher {
   watch(name: string, pid: number, exited?: Promise<{ code: number | null; signal: string | null }>): void;
   forget(name: string): void;
+}
+
+/** The artifact mirror (src/mirror/server.ts), kept behind this so net/ holds no HTTP code. */
+export interface MirrorService {
+  /** The TCP port every network's mirror listens on, at the network's gateway address. */
+  readonly port: number;
+  /** Serves the mirror on the network's gateway; true when a listener had to be started. */
+  ensure(spec: NetworkSpec): Promise<boolean>;
+  stop(network: string): Promise<void>;
 }
 
 export interface LabContext {
@@ -23,6 +32,8 @@ export interface LabContext {
   /** Operations that change the host run one at a time. */
   lock: Mutex;
   watcher: VmWatcher;
+  /** Absent outside labd (tools and tests that build their own context). */
+  mirror?: MirrorService;
   /** Reports progress of a long operation to whoever asked for it. */
   progress?: (message: string, data?: Record<string, unknown>) => void;
 }

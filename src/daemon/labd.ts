@@ -8,6 +8,8 @@ import type { LabContext } from "../context.js";
 import { ConflictError } from "../errors.js";
 import { createHost } from "../host/host.js";
 import { isOurProcess, readPidFile } from "../host/proc.js";
+import { mirrorPort } from "../mirror/port.js";
+import { MirrorServers } from "../mirror/server.js";
 import { Dnsmasq } from "../net/dnsmasq.js";
 import { OvsInstance } from "../net/ovs-instance.js";
 import { EventLog } from "../state/events.js";
@@ -41,6 +43,7 @@ function otherDaemon(pidFile: string): number | undefined {
 
 export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Promise<RunningDaemon> {
   const p = paths(dirs);
+  const mirror = new MirrorServers(p, mirrorPort(), log);
   await mkdir(p.run, { recursive: true, mode: 0o755 });
   await mkdir(p.home, { recursive: true, mode: 0o755 });
   const release = await lockfile.lock(p.socket, {
@@ -73,6 +76,7 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
       dnsmasq: new Dnsmasq(host, p),
       lock: new Mutex(),
       watcher: supervisor,
+      mirror,
     };
     supervisor.ctx = ctx;
     await rm(p.socket, { force: true });
@@ -97,6 +101,7 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
   const stop = () => {
     stopping ??= (async () => {
       supervisor.stopAll();
+      await mirror.stopAll();
       server.close();
       server.closeAllConnections();
       await ctx.events.flush();

@@ -15,6 +15,8 @@ export interface NetRuleInput {
   network: string;
   subnet: string;
   bridge: string;
+  /** The artifact mirror's TCP port on the gateway (src/mirror), when labd serves one. */
+  mirrorPort?: number;
 }
 
 export interface Rule {
@@ -48,9 +50,26 @@ export function networkRules(n: NetRuleInput): Rule[] {
     { key: "input", spec: ["-i", n.bridge, "-p", "udp", ...c, "-m", "udp", "--dport", "67", "-j", "ACCEPT"] },
     { key: "input", spec: ["-i", n.bridge, "-p", "udp", ...c, "-m", "udp", "--dport", "53", "-j", "ACCEPT"] },
     { key: "input", spec: ["-i", n.bridge, "-p", "tcp", ...c, "-m", "tcp", "--dport", "53", "-j", "ACCEPT"] },
+    ...(n.mirrorPort === undefined
+      ? []
+      : [{ key: "input" as const, spec: tcpInput(n.bridge, c, n.mirrorPort) }]),
     { key: "nat", spec: ["-s", n.subnet, "!", "-d", n.subnet, ...c, "-j", "MASQUERADE"] },
   ];
 }
+
+const tcpInput = (bridge: string, comment: string[], port: number) => [
+  "-i",
+  bridge,
+  "-p",
+  "tcp",
+  ...comment,
+  "-m",
+  "tcp",
+  "--dport",
+  String(port),
+  "-j",
+  "ACCEPT",
+];
 
 /** What `iptables -S` shows for one table: chains that exist and rules per chain. */
 export interface ObservedTable {

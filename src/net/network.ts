@@ -83,7 +83,7 @@ export async function applyNetwork(ctx: LabContext, spec: NetworkSpec, changed: 
   await enableIpForwarding();
   faultPoint("net-up:iptables");
   const steps = planNetworkRulesUp(
-    { network: spec.name, subnet: spec.subnet, bridge: spec.bridge },
+    { network: spec.name, subnet: spec.subnet, bridge: spec.bridge, mirrorPort: ctx.mirror?.port },
     await observeIptables(host),
   );
   if (steps.length > 0) {
@@ -96,6 +96,11 @@ export async function applyNetwork(ctx: LabContext, spec: NetworkSpec, changed: 
   if (await ctx.dnsmasq.ensure(spec, reservationsFor(ctx.ledger.read(), spec.name))) {
     if (!hadDnsmasq) undo("dnsmasq", () => ctx.dnsmasq.stop(spec.name));
     changed.push("dnsmasq");
+  }
+  // After the address: the mirror binds the gateway address and nothing else.
+  if (await ctx.mirror?.ensure(spec)) {
+    undo("mirror", () => ctx.mirror!.stop(spec.name));
+    changed.push("mirror");
   }
   faultPoint("net-up:done");
 }
@@ -129,6 +134,7 @@ export async function netDown(ctx: LabContext, name = DEFAULT_NETWORK): Promise<
 
 /** Host-side teardown; also used by the reconciler for leftovers the ledger no longer names. */
 export async function teardownNetwork(ctx: LabContext, name: string, bridge?: string): Promise<void> {
+  await ctx.mirror?.stop(name);
   await ctx.dnsmasq.stop(name);
   await removeRules(ctx, name);
   if (bridge && (await linkExists(ctx.host, bridge))) {

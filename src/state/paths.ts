@@ -26,7 +26,13 @@ export function paths(dirs: LabDirs) {
     vmsDir: path.join(home, "vms"),
     vm: (name: string) => vmFiles(path.join(home, "vms", name), path.join(run, "vms", name)),
     mirrorDir: path.join(home, "mirror"),
+    mirror: mirrorFiles(path.join(home, "mirror")),
     sshDir: path.join(home, "ssh"),
+    ssh: {
+      privateKey: path.join(home, "ssh", "id_ed25519"),
+      publicKey: path.join(home, "ssh", "id_ed25519.pub"),
+      knownHosts: path.join(home, "ssh", "known_hosts"),
+    },
     socket: path.join(run, "labd.sock"),
     pidFile: path.join(run, "labd.pid"),
     daemonLog: path.join(run, "labd.log"),
@@ -57,6 +63,16 @@ export type LabPaths = ReturnType<typeof paths>;
 
 function imageFiles(dir: string) {
   return { dir, manifest: path.join(dir, "manifest.json") };
+}
+
+/** Artifact names are validated (src/mirror/names.ts) before they get here; temp names start with a dot. */
+function mirrorFiles(dir: string) {
+  return {
+    index: path.join(dir, "index.json"),
+    artifact: (name: string) => path.join(dir, name),
+    temp: (label: string) => path.join(dir, `.tmp-${label}`),
+    tempPrefix: ".tmp-",
+  };
 }
 
 function vmFiles(dir: string, runDir: string) {

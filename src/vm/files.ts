@@ -6,6 +6,7 @@ import { writeConfigDrive } from "../cloudconfig/config-drive.js";
 import { defaultTemplatesDir, renderCloudConfig } from "../cloudconfig/render.js";
 import type { LabContext } from "../context.js";
 import type { ResolvedImage } from "../image/resolve.js";
+import { fleetdExtraFor } from "../mirror/fleetd.js";
 import type { Identity, Ledger, NetworkSpec, VmSpec } from "../state/ledger.js";
 
 export function overlayArgv(base: ResolvedImage, overlay: string): string[] {
@@ -58,6 +59,7 @@ export async function writeVmConfigDrive(
     domain: net.domain,
     etcdEndpoint: etcdEndpoint(ledger, spec, id, net),
     sshKeys,
+    extra: await fleetdExtraFor(ctx, spec, net),
   });
   const f = ctx.paths.vm(spec.name);
   await writeConfigDrive(ctx.host, f.configDir, spec.configDrive === "iso" ? f.configIso : undefined, {

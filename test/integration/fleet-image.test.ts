@@ -355,6 +355,8 @@ describe.skipIf(skip)("lab-fleet guest image (Flatcar's coreos-cloudinit)", () =
           // meta_data.json and user_data carry the same key: coreos-cloudinit passes it twice.
           "sudo -n sort -u /home/core/.ssh/authorized_keys.d/coreos-cloudinit",
           "findmnt -n -o FSTYPE /media/configdrive",
+          // fleetctl's default endpoint, unix:///var/run/fleet.sock, inside the guest.
+          "fleetctl list-machines --no-legend --full | cut -f3",
         ].join(" && "),
       );
       const lines = out.trim().split("\n");
@@ -366,6 +368,7 @@ describe.skipIf(skip)("lab-fleet guest image (Flatcar's coreos-cloudinit)", () =
       expect(lines.slice(6, 8)).toEqual(["disabled", "disabled"]);
       expect(lines[8]).toBe(sshPub);
       expect(lines[9]).toBe("iso9660");
+      expect(lines[10]).toBe("role=etcd");
       await stop(g);
     },
     REGISTER_TIMEOUT_MS + 180_000,

@@ -1,0 +1,109 @@
+// `lab mirror add NAME URL --sha256 X` and `lab mirror import NAME FILE`: bytes into a temp file,
+// digest checked, then committed by the store. Downloads reuse the image pull's streaming code.
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import type { LabContext } from "../context.js";
+import { NotFoundError, PermissionError, UsageError } from "../errors.js";
+import { DownloadError, downloadToFile } from "../image/download.js";
+import type { MirrorEntry } from "./index-file.js";
+import { validateArtifactName, validateSha256 } from "./names.js";
+import { copyWithDigest, newTempFile } from "./staging.js";
+import { type ArtifactResult, commitArtifact, findArtifact, oncePerName, sameOrConflict } from "./store.js";
+
+export interface AddRequest {
+  name: string;
+  url: string;
+  sha256: string;
+}
+
+export interface ImportRequest {
+  name: string;
+  /** Absolute path on this host. */
+  path: string;
+  sha256?: string;
+}
+
+function validateUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`not a URL: ${JSON.stringify(raw)}`, { hint: "give an http:// or https:// URL" });
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new UsageError(`only http and https URLs can be added, got ${url.protocol}`, {
+      hint: "for a local file use 'lab mirror import NAME FILE'",
+    });
+  return url.href;
+}
+
+function mismatch(what: string, expected: string, actual: string): DownloadError {
+  return new DownloadError(`sha256 of ${what} is ${actual}, not the expected ${expected}`, {
+    hint: "nothing was kept; check --sha256 and the source",
+    details: { expected, actual },
+  });
+}
+
+export async function addArtifact(ctx: LabContext, req: AddRequest): Promise<ArtifactResult> {
+  const name = validateArtifactName(req.name);
+  const sha256 = validateSha256(req.sha256);
+  const url = validateUrl(req.url);
+  return oncePerName(ctx, name, sha256, async (c) => {
+    const existing = await findArtifact(c, name);
+    if (existing) return sameOrConflict(existing, sha256);
+    const temp = await newTempFile(c.paths, name);
+    try {
+      c.progress?.(`downloading ${url}`);
+      const got = await downloadToFile(c.host, url, temp.file, {
+        algorithm: "sha256",
+        onProgress: (p) => c.progress?.("downloading", { ...p }),
+      });
+      if (got.digest !== sha256) throw mismatch(url, sha256, got.digest);
+      return await commitArtifact(c, temp.file, entry(name, sha256, got.bytes, url));
+    } finally {
+      await temp.discard();
+    }
+  });
+}
+
+/**
+ * The daemon reads the file as root and then serves it to every VM on the lab network, so only
+ * files that anyone on this host may read are taken: a member of the lab group must not be able
+ * to publish /etc/shadow.
+ */
+async function checkImportSource(file: string): Promise<number> {
+  if (!path.isAbsolute(file)) throw new UsageError(`import path must be absolute, got ${file}`);
+  const s = await stat(file).catch(() => undefined);
+  if (!s) throw new NotFoundError(`${file} does not exist`);
+  if (!s.isFile()) throw new UsageError(`${file} is not a regular file`);
+  if ((s.mode & 0o004) === 0) {
+    throw new PermissionError(`${file} is not world-readable, and the mirror serves it to every VM`, {
+      hint: `if that is fine: chmod o+r ${file}`,
+    });
+  }
+  return s.size;
+}
+
+export async function importArtifact(ctx: LabContext, req: ImportRequest): Promise<ArtifactResult> {
+  const name = validateArtifactName(req.name);
+  const wanted = req.sha256 === undefined ? undefined : validateSha256(req.sha256);
+  await checkImportSource(req.path);
+  return oncePerName(ctx, name, wanted, async (c) => {
+    const existing = await findArtifact(c, name);
+    if (existing && wanted !== undefined) return sameOrConflict(existing, wanted);
+    const temp = await newTempFile(c.paths, name);
+    try {
+      c.progress?.(`copying ${req.path}`);
+      const got = await copyWithDigest(req.path, temp.file);
+      if (wanted !== undefined && got.digest !== wanted) throw mismatch(req.path, wanted, got.digest);
+      if (existing) return sameOrConflict(existing, got.digest);
+      return await commitArtifact(c, temp.file, entry(name, got.digest, got.bytes, "import"));
+    } finally {
+      await temp.discard();
+    }
+  });
+}
+
+function entry(name: string, sha256: string, size: number, source: string): MirrorEntry {
+  return { name, sha256, size, source, addedAt: new Date().toISOString() };
+}

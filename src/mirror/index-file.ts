@@ -1,0 +1,72 @@
+// $LAB_HOME/mirror/index.json: what the mirror holds and serves. A file in the mirror directory
+// that the index does not name is never served. Written atomically by the store only.
+import writeFileAtomic from "write-file-atomic";
+import { z } from "zod";
+import { LabError } from "../errors.js";
+import { readText } from "../state/files.js";
+import { isArtifactName, isSha256 } from "./names.js";
+
+export const MirrorEntry = z.object({
+  name: z.string().refine(isArtifactName, { message: "not a valid artifact name" }),
+  sha256: z.string().refine(isSha256, { message: "not a sha256 hex digest" }),
+  size: z.number().int().nonnegative(),
+  /** The URL it was downloaded from, or "import". */
+  source: z.string(),
+  addedAt: z.string(),
+});
+export type MirrorEntry = z.infer<typeof MirrorEntry>;
+
+const MirrorIndex = z.object({ version: z.literal(1), artifacts: z.array(z.unknown()) });
+
+export class BrokenMirrorIndexError extends LabError {
+  override readonly code = "broken_mirror_index";
+  override readonly exitCode = 70;
+}
+
+export interface ParsedIndex {
+  entries: MirrorEntry[];
+  /** Entries that did not validate (a hand-edited index); they are never served. */
+  rejected: number;
+}
+
+/** Parses index.json text; an absent file is an empty mirror. Invalid entries are dropped, not trusted. */
+export function parseMirrorIndex(text: string | undefined, where = "index.json"): ParsedIndex {
+  if (text === undefined) return { entries: [], rejected: 0 };
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw broken(where, (err as Error).message);
+  }
+  const index = MirrorIndex.safeParse(data);
+  if (!index.success) throw broken(where, index.error.issues[0]?.message ?? "unexpected shape");
+  const entries: MirrorEntry[] = [];
+  const seen = new Set<string>();
+  for (const raw of index.data.artifacts) {
+    const e = MirrorEntry.safeParse(raw);
+    if (e.success && !seen.has(e.data.name)) {
+      seen.add(e.data.name);
+      entries.push(e.data);
+    }
+  }
+  return { entries, rejected: index.data.artifacts.length - entries.length };
+}
+
+function broken(where: string, why: string): BrokenMirrorIndexError {
+  return new BrokenMirrorIndexError(`mirror index ${where} is unreadable: ${why}`, {
+    hint: "fix or remove the file; the artifacts beside it stay, and 'lab mirror import' adds them again",
+  });
+}
+
+export function renderMirrorIndex(entries: readonly MirrorEntry[]): string {
+  const artifacts = [...entries].sort((a, b) => a.name.localeCompare(b.name));
+  return `${JSON.stringify({ version: 1, artifacts }, null, 2)}\n`;
+}
+
+export async function readMirrorIndex(file: string): Promise<MirrorEntry[]> {
+  return parseMirrorIndex(await readText(file), file).entries;
+}
+
+export async function writeMirrorIndex(file: string, entries: readonly MirrorEntry[]): Promise<void> {
+  await writeFileAtomic(file, renderMirrorIndex(entries), { fsync: true, mode: 0o644 });
+}
