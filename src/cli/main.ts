@@ -127,6 +127,45 @@ function vmCommands(program: Command): void {
     .description("print the VM's serial console log")
     .option("-f, --follow", "keep printing new output")
     .action(lazy("./commands/console.js", "vmLogsCommand"));
+  vm.command("ssh <name> [command...]")
+    .description("ssh into the VM with lab's own key; host key checked against what its console reported")
+    .option("--user <user>", "remote user", "core")
+    .option("--accept-new", "trust the host key the VM presents if it has not reported one yet")
+    .addHelpText("after", "\nExamples:\n  lab vm ssh node1\n  lab vm ssh node1 -- systemctl status fleet")
+    .action(lazy("./commands/ssh.js", "vmSshCommand"));
+}
+
+function mirrorCommands(program: Command): void {
+  const mirror = program
+    .command("mirror")
+    .description("artifacts (fleetd, etcd, kube binaries) served over HTTP at each lab network's gateway")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  lab mirror add fleetd https://example.org/fleetd --sha256 HEX  # downloaded once, checked\n  lab mirror import fleetd ./fleetd\n  lab mirror list                     # VMs fetch http://GATEWAY:8080/NAME (env LAB_MIRROR_PORT)\n  lab mirror rm fleetd",
+    );
+  const file = "./commands/mirror.js";
+  mirror
+    .command("add <name> <url>")
+    .description("download an artifact once and keep it if its sha256 matches (same digest again: no-op)")
+    .requiredOption("--sha256 <hex>", "expected sha256 of the file")
+    .addOption(json())
+    .action(lazy(file, "mirrorAddCommand"));
+  mirror
+    .command("import <name> <file>")
+    .description("copy a local file into the mirror")
+    .option("--sha256 <hex>", "refuse the file unless it has this sha256")
+    .addOption(json())
+    .action(lazy(file, "mirrorImportCommand"));
+  mirror
+    .command("list")
+    .description("name, size, sha256, source, and where the mirror is served")
+    .addOption(json())
+    .action(lazy(file, "mirrorListCommand"));
+  mirror
+    .command("rm <name>")
+    .description("remove an artifact (absent is fine)")
+    .addOption(json())
+    .action(lazy(file, "mirrorRmCommand"));
 }
 
 function imageCommands(program: Command): void {
@@ -171,6 +210,45 @@ function imageCommands(program: Command): void {
     .action(lazy(file, "imageCatalogCommand"));
 }
 
+function fleetCommands(program: Command): void {
+  const fleet = program
+    .command("fleet")
+    .description("fleet units on the lab's machines, with fleetctl's verbs (fleet v1 API)")
+    .option("--endpoint <url>", "fleet API (default: $FLEETCTL_ENDPOINT, else http://<etcd machine>:49153)")
+    .addHelpText(
+      "after",
+      "\nUnits and globs resolve against units/ (or --units-dir, or explicit paths):\n  lab fleet start 'kube-*.service'\n  lab fleet start web@1.service          # instance of web@.service\n  lab fleet list-machines\n  lab fleet list-units --json\n  lab fleet destroy 'kube-*'",
+    );
+  const file = "./commands/fleet.js";
+  const stateVerb = (name: string, desc: string, fn: string, waits: boolean) => {
+    const c = fleet
+      .command(`${name} <units...>`)
+      .description(desc)
+      .option("--units-dir <dir>", "where unit names and globs resolve (default: units/)")
+      .option("--replace", "replace a unit whose contents in fleet differ from the file");
+    if (waits) {
+      c.option("--no-block", "return once fleet accepted the change")
+        .option("--block-attempts <n>", "give up after N checks (one a second; 0 = until --timeout)")
+        .option("--timeout <seconds>", "give up after this long", "300");
+    }
+    c.addOption(json()).action(lazy(file, fn));
+  };
+  stateVerb("submit", "send unit files to fleet (desired state inactive)", "fleetSubmitCommand", false);
+  stateVerb("load", "schedule units onto machines and load them into systemd", "fleetLoadCommand", true);
+  stateVerb("start", "launch units and wait until systemd has them active", "fleetStartCommand", true);
+  for (const [name, desc, fn] of [
+    ["stop", "stop running units (desired state loaded)", "fleetStopCommand"],
+    ["unload", "unload units from their machines (desired state inactive)", "fleetUnloadCommand"],
+    ["destroy", "remove units from fleet", "fleetDestroyCommand"],
+  ] as const) {
+    fleet.command(`${name} <units...>`).description(desc).addOption(json()).action(lazy(file, fn));
+  }
+  fleet.command("cat <unit>").description("print a unit as fleet has it").action(lazy(file, "fleetCatCommand"));
+  fleet.command("list-units").description("units and their systemd state per machine").addOption(json()).action(lazy(file, "fleetListUnitsCommand"));
+  fleet.command("list-unit-files").description("units fleet knows, desired and current state").addOption(json()).action(lazy(file, "fleetListUnitFilesCommand"));
+  fleet.command("list-machines").description("machines in the fleet cluster with IP and metadata").addOption(json()).action(lazy(file, "fleetListMachinesCommand"));
+}
+
 function daemonCommands(program: Command): void {
   const daemon = program
     .command("daemon")
@@ -212,7 +290,9 @@ export function buildProgram(): Command {
     .action(lazy("./commands/doctor.js", "doctorCommand"));
   netCommands(program);
   vmCommands(program);
+  fleetCommands(program);
   imageCommands(program);
+  mirrorCommands(program);
   daemonCommands(program);
   program
     .command("events")

@@ -3,9 +3,9 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import yaml from "js-yaml";
 import { NotFoundError, UsageError } from "../errors.js";
+import { repoRoot } from "../state/repo.js";
 import { validateCloudConfig } from "./schema.js";
 import { substitutePlaceholders } from "./template.js";
 import { deepMerge, findNonData, formatPath, isPlainObject } from "./tree.js";
@@ -76,14 +76,9 @@ export async function listRoles(templatesDir: string): Promise<string[]> {
     .sort();
 }
 
-/** `<package root>/cloud-config`, found from this module's location (src/ or dist/). */
+/** `<package root>/cloud-config`. */
 export function defaultTemplatesDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (let dir = here; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, "package.json"))) return path.join(dir, TEMPLATES_DIRNAME);
-    if (path.dirname(dir) === dir) break;
-  }
-  return path.resolve(here, "..", "..", TEMPLATES_DIRNAME);
+  return path.join(repoRoot(), TEMPLATES_DIRNAME);
 }
 
 async function templateFile(templatesDir: string, role: string): Promise<string> {

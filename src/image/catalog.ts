@@ -17,12 +17,11 @@
 // lab takes the .bz2 (smaller to download), checks its SHA512 from the DIGESTS file and
 // decompresses it as it arrives. The GPG signatures are not checked: that needs Flatcar's
 // rotating signing key on the host.
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { NotFoundError, UsageError } from "../errors.js";
+import { repoRoot } from "../state/repo.js";
 
 const CatalogEntrySchema = z.object({
   name: z.string(),
@@ -45,11 +44,7 @@ export type Catalog = z.infer<typeof CatalogSchema>;
 export const BASE_URL_ENV = "LAB_IMAGE_BASE_URL";
 
 export function defaultCatalogFile(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (let dir = here; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, "package.json"))) return path.join(dir, "images", "catalog.json");
-  }
-  return path.resolve(here, "../../images/catalog.json");
+  return path.join(repoRoot(), "images", "catalog.json");
 }
 
 export async function loadCatalog(file = defaultCatalogFile()): Promise<Catalog> {

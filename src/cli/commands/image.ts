@@ -24,7 +24,7 @@ interface ProgressView {
 }
 
 /** A bar on a terminal; on a pipe or log, a line per tenth of the download (or per 10 s). */
-function progressView(json: boolean): ProgressView | undefined {
+export function progressView(json: boolean): ProgressView | undefined {
   if (json) return undefined;
   const tty = process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | undefined;

@@ -1,0 +1,147 @@
+// lab fleet submit|load|start|stop|unload|destroy|cat|list-units|list-unit-files|list-machines
+import path from "node:path";
+import { LabClient } from "../../client/client.js";
+import { UsageError } from "../../errors.js";
+import { DEFAULT_FLEET_PORT, FleetClient } from "../../fleet/api.js";
+import { destroyUnits, listUnits, setTargetState } from "../../fleet/ops.js";
+import { globToRegExp, resolveUnits } from "../../fleet/resolve-units.js";
+import { serializeUnitFile } from "../../fleet/unit-file.js";
+import type { TargetState } from "../../fleet/xfleet.js";
+import { repoRoot } from "../../state/repo.js";
+import type { VmStatus } from "../../vm/status.js";
+import { printJson, printTable } from "../output.js";
+
+interface FleetOpts {
+  endpoint?: string;
+  unitsDir?: string;
+  replace?: boolean;
+  block?: boolean;
+  blockAttempts?: string;
+  timeout?: string;
+  json?: boolean;
+}
+
+/** --endpoint, then FLEETCTL_ENDPOINT, then the fleet API of the lab's etcd machine. */
+export async function fleetEndpoint(opts: FleetOpts): Promise<string> {
+  const given = opts.endpoint ?? process.env.FLEETCTL_ENDPOINT;
+  if (given) return given;
+  const vms = await new LabClient().call<VmStatus[]>("GET", "/v1/vms");
+  const etcd =
+    vms.find((v) => v.role === "etcd" && v.state === "running") ?? vms.find((v) => v.role === "etcd");
+  if (!etcd?.ip) {
+    throw new UsageError("no etcd machine in this lab to reach fleet through", {
+      hint: "create one ('lab vm create etcd --role etcd'), or pass --endpoint http://IP:49153",
+    });
+  }
+  return `http://${etcd.ip}:${DEFAULT_FLEET_PORT}`;
+}
+
+const client = async (opts: FleetOpts) => new FleetClient(await fleetEndpoint(opts));
+const unitsDir = (opts: FleetOpts) => path.resolve(opts.unitsDir ?? path.join(repoRoot(), "units"));
+
+function waitOptions(opts: FleetOpts) {
+  const attempts = opts.blockAttempts === undefined ? 0 : Number(opts.blockAttempts);
+  const timeout = opts.timeout === undefined ? 300 : Number(opts.timeout);
+  if (!Number.isInteger(attempts) || attempts < 0)
+    throw new UsageError("--block-attempts must be a whole number");
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new UsageError("--timeout must be a positive number of seconds");
+  return {
+    block: opts.block !== false,
+    blockAttempts: attempts,
+    timeoutMs: timeout * 1000,
+    onProgress: opts.json ? undefined : (m: string) => process.stdout.write(`${m}\n`),
+  };
+}
+
+async function toState(units: string[], opts: FleetOpts, state: TargetState, verb: string): Promise<void> {
+  const resolved = await resolveUnits(units, unitsDir(opts));
+  const fleet = await client(opts);
+  await setTargetState(fleet, resolved, state, !!opts.replace, waitOptions(opts));
+  if (opts.json) printJson({ units: resolved.map((u) => u.name), state });
+  else if (opts.block === false || state === "inactive")
+    for (const u of resolved) process.stdout.write(`${u.name}: ${verb}\n`);
+}
+
+export const fleetSubmitCommand = (units: string[], opts: FleetOpts) =>
+  toState(units, opts, "inactive", "submitted");
+export const fleetLoadCommand = (units: string[], opts: FleetOpts) =>
+  toState(units, opts, "loaded", "loaded");
+export const fleetStartCommand = (units: string[], opts: FleetOpts) =>
+  toState(units, opts, "launched", "launched");
+
+/** stop/unload/destroy name units fleet already has: names or globs over fleet's unit list. */
+async function existingNames(fleet: FleetClient, args: string[]): Promise<string[]> {
+  const names = (await fleet.units()).map((u) => u.name);
+  const out = new Set<string>();
+  for (const a of args) {
+    const matches = /[*?]/.test(a) ? names.filter((n) => globToRegExp(a).test(n)) : [path.basename(a)];
+    if (matches.length === 0)
+      throw new UsageError(`no unit in fleet matches ${a}`, { hint: "see 'lab fleet list-unit-files'" });
+    for (const m of matches) out.add(m);
+  }
+  return [...out];
+}
+
+async function changeExisting(args: string[], opts: FleetOpts, state: TargetState): Promise<void> {
+  const fleet = await client(opts);
+  const names = await existingNames(fleet, args);
+  for (const n of names) await fleet.putUnit(n, state);
+  if (opts.json) printJson({ units: names, state });
+  else for (const n of names) process.stdout.write(`${n}: ${state}\n`);
+}
+
+export const fleetStopCommand = (units: string[], opts: FleetOpts) => changeExisting(units, opts, "loaded");
+export const fleetUnloadCommand = (units: string[], opts: FleetOpts) =>
+  changeExisting(units, opts, "inactive");
+
+export async function fleetDestroyCommand(units: string[], opts: FleetOpts): Promise<void> {
+  const fleet = await client(opts);
+  const removed = await destroyUnits(fleet, await existingNames(fleet, units));
+  if (opts.json) printJson({ destroyed: removed });
+  else for (const n of removed) process.stdout.write(`destroyed ${n}\n`);
+}
+
+export async function fleetCatCommand(unit: string, opts: FleetOpts): Promise<void> {
+  const u = await (await client(opts)).unit(unit);
+  if (!u) throw new UsageError(`fleet has no unit ${unit}`, { hint: "see 'lab fleet list-unit-files'" });
+  process.stdout.write(serializeUnitFile(u.options));
+}
+
+export async function fleetListUnitsCommand(opts: FleetOpts): Promise<void> {
+  const rows = await listUnits(await client(opts));
+  if (opts.json) return printJson(rows);
+  printTable(
+    ["UNIT", "MACHINE", "ACTIVE", "SUB"],
+    rows.map((r) => [r.unit, r.machine, r.active, r.sub]),
+  );
+}
+
+export async function fleetListUnitFilesCommand(opts: FleetOpts): Promise<void> {
+  const units = await (await client(opts)).units();
+  if (opts.json) return printJson(units.map(({ options: _o, ...u }) => u));
+  printTable(
+    ["UNIT", "DSTATE", "STATE", "TARGET"],
+    units.map((u) => [
+      u.name,
+      u.desiredState,
+      u.currentState ?? "-",
+      u.machineID ? u.machineID.slice(0, 8) : "-",
+    ]),
+  );
+}
+
+export async function fleetListMachinesCommand(opts: FleetOpts): Promise<void> {
+  const machines = await (await client(opts)).machines();
+  if (opts.json) return printJson(machines);
+  printTable(
+    ["MACHINE", "IP", "METADATA"],
+    machines.map((m) => [
+      `${m.id.slice(0, 8)}...`,
+      m.primaryIP,
+      Object.entries(m.metadata ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",") || "-",
+    ]),
+  );
+}

@@ -1,0 +1,29 @@
+// lab vm ssh NAME [-- CMD...]: ssh as 'core' with lab's key, host key checked against lab's known_hosts.
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
+import { LabClient } from "../../client/client.js";
+import { ConflictError, PermissionError } from "../../errors.js";
+import { createHost } from "../../host/host.js";
+import { sshArgv } from "../../ssh/argv.js";
+import type { SshTarget } from "../../ssh/target.js";
+
+interface SshOpts {
+  user?: string;
+  acceptNew?: boolean;
+}
+
+export async function vmSshCommand(name: string, command: string[], opts: SshOpts): Promise<void> {
+  const target = await new LabClient().call<SshTarget>("GET", `/v1/vms/${encodeURIComponent(name)}/ssh`);
+  if (target.hostKeys === 0 && !opts.acceptNew) {
+    throw new ConflictError(`VM ${name} has not reported its ssh host key on its console yet`, {
+      hint: `wait until it has booted ('lab vm logs ${name}' shows LAB-SSH-HOSTKEY lines), or pass --accept-new to trust the key it presents first`,
+    });
+  }
+  await access(target.keyFile, constants.R_OK).catch(() => {
+    throw new PermissionError(`cannot read lab's ssh key ${target.keyFile}`, {
+      hint: "the key is readable by root only: run 'lab vm ssh' as root",
+    });
+  });
+  const argv = sshArgv(target, { user: opts.user, acceptNew: opts.acceptNew, command });
+  process.exitCode = await createHost().exec(argv);
+}
