@@ -1,7 +1,7 @@
 // fleetctl's verbs on top of the API client: submit, load, start, stop, unload, destroy, with
 // fleetctl's waiting (a started unit is done when fleet launched it and systemd says active).
 import { ConflictError, FleetApiError } from "../errors.js";
-import type { FleetClient, FleetUnit, FleetUnitState } from "./api.js";
+import type { FleetClient, FleetMachine, FleetUnit, FleetUnitState } from "./api.js";
 import type { ResolvedUnit } from "./resolve-units.js";
 import type { UnitOption } from "./unit-file.js";
 import type { TargetState } from "./xfleet.js";
@@ -57,10 +57,32 @@ export async function setTargetState(
   );
 }
 
-function reached(unit: FleetUnit | undefined, states: FleetUnitState[], target: TargetState): boolean {
-  if (!unit || unit.currentState !== target) return false;
-  if (target !== "launched") return true;
-  return states.length > 0 && states.every((s) => s.systemdActiveState === "active");
+/** Machines a global unit should run on: all, or those whose metadata match its MachineMetadata. */
+function globalTargets(unit: FleetUnit, machines: FleetMachine[]): number | undefined {
+  const opts = unit.options.filter((o) => o.section === "X-Fleet");
+  if (!opts.some((o) => o.name === "Global" && /^(true|yes|1|on)$/i.test(o.value))) return undefined;
+  const wanted = opts
+    .filter((o) => o.name === "MachineMetadata")
+    .flatMap((o) => o.value.split(/\s+/))
+    .map((kv) => kv.split("=") as [string, string]);
+  return machines.filter((m) => wanted.every(([k, v]) => m.metadata?.[k] === v)).length;
+}
+
+function reached(
+  unit: FleetUnit | undefined,
+  states: FleetUnitState[],
+  target: TargetState,
+  machines: FleetMachine[],
+): boolean {
+  if (!unit) return false;
+  // fleet reports no current state for a global unit: it has one per machine, seen in /state.
+  const global = globalTargets(unit, machines);
+  if (global === undefined && unit.currentState !== target) return false;
+  if (target !== "launched") return global === undefined || states.length >= global;
+  const active = states.filter((s) => s.systemdActiveState === "active").length;
+  return global === undefined
+    ? states.length > 0 && active === states.length
+    : global > 0 && active >= global;
 }
 
 async function waitFor(
@@ -72,7 +94,7 @@ async function waitFor(
   const deadline = Date.now() + wait.timeoutMs;
   const pending = new Set(names);
   for (let attempt = 1; pending.size > 0; attempt++) {
-    const [units, states] = await Promise.all([fleet.units(), fleet.state()]);
+    const [units, states, machines] = await Promise.all([fleet.units(), fleet.state(), fleet.machines()]);
     for (const name of [...pending]) {
       const mine = states.filter((s) => s.name === name);
       const failed = mine.find((s) => s.systemdActiveState === "failed");
@@ -82,6 +104,7 @@ async function waitFor(
           units.find((u) => u.name === name),
           mine,
           target,
+          machines,
         )
       ) {
         pending.delete(name);
