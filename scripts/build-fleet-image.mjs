@@ -149,7 +149,8 @@ function killChrootProcesses(dir) {
 function unmountAll(dir) {
   killChrootProcesses(dir);
   for (const m of mountsUnder(dir)) {
-    if ($.sync({ nothrow: true })`umount ${m}`.exitCode !== 0) $.sync({ nothrow: true })`umount -l ${m}`;
+    const quiet = { nothrow: true, stdio: "ignore" };
+    if ($.sync(quiet)`umount ${m}`.exitCode !== 0) $.sync(quiet)`umount -l ${m}`;
   }
 }
 

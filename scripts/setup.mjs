@@ -56,4 +56,11 @@ if (missing.length > 0) {
 
 await $({ cwd: root })`npx tsc -p tsconfig.json`;
 await $({ cwd: root, stdio: "inherit" })`npx zx scripts/build-test-image.mjs`;
+// The CoreOS-like fleet guest, with each of the two coreos-cloudinit builds (cached by recipe).
+await $({ cwd: root, stdio: "inherit" })`npx zx scripts/build-fleet-image.mjs`;
+await $({
+  cwd: root,
+  stdio: "inherit",
+  env: { ...process.env, LAB_CLOUDINIT_BUILD: "coreos" },
+})`npx zx scripts/build-fleet-image.mjs --out .cache/images/lab-fleet-coreos`;
 if (missing.length > 0) console.log("setup: done");

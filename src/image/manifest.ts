@@ -28,6 +28,10 @@ export interface ImageManifest {
     channel?: string;
   };
   kernelVersion?: string;
+  /** Which coreos-cloudinit build a lab-fleet image carries ("flatcar" or "coreos"). */
+  cloudinit?: string;
+  /** Versions of the components a built image contains, for `lab image list --json`. */
+  components?: Record<string, string>;
   createdAt?: string;
   importedAt: string;
 }
@@ -76,6 +80,8 @@ const manifestShape = {
   features: z.object({ configDrive: z.array(z.string()).optional() }).optional(),
   source: Source.optional(),
   kernelVersion: z.string().optional(),
+  cloudinit: z.string().optional(),
+  components: z.record(z.string(), z.string()).optional(),
   createdAt: z.string().optional(),
   importedAt: z.string(),
 };

@@ -12,6 +12,7 @@ export interface ImageStatus {
   sizeBytes: number;
   guest?: string;
   fleet: boolean;
+  cloudinit?: string;
   boot: "direct" | "disk";
   usedBy: string[];
   source?: { kind: "pull" | "import"; channel?: string; url?: string };
@@ -30,6 +31,7 @@ export async function imageStatus(ctx: LabContext): Promise<ImageStatus[]> {
       sizeBytes: img.sizeBytes,
       guest: m.guest,
       fleet: m.fleet,
+      cloudinit: m.cloudinit,
       boot: m.boot ? "direct" : "disk",
       usedBy: ledgerUsers(ctx, img.name),
       source: m.source && { kind: m.source.kind, channel: m.source.channel, url: m.source.url },

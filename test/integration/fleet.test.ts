@@ -14,7 +14,11 @@ import { skipUnless } from "../helpers/require.js";
 import { sharedBin } from "../helpers/shared-bin.js";
 
 const skip = skipUnless(["qemu-system-x86_64", "ovs-vswitchd", "dnsmasq"]);
-const bundle = path.join(repoRoot, ".cache/images/lab-fleet");
+// The same cluster with each coreos-cloudinit build in the guest: Flatcar's and CoreOS's v1.14.0.
+const VARIANTS = [
+  { build: "flatcar", bundle: path.join(repoRoot, ".cache/images/lab-fleet") },
+  { build: "coreos", bundle: path.join(repoRoot, ".cache/images/lab-fleet-coreos") },
+];
 const ENDPOINT = "http://172.16.11.10:49153";
 // LAB_RECORD_FIXTURES=1 re-records the fleet API fixtures of the unit tests from this cluster.
 const record = process.env.LAB_RECORD_FIXTURES === "1";
@@ -28,123 +32,142 @@ const UNITS: Record<string, string> = {
   "bad-combo.service":
     "[Service]\nExecStart=/bin/true\n[X-Fleet]\nGlobal=true\nMachineOf=hello-api.service\n",
   "bad-syntax.service": "[Service]\nthis is not a unit line\n",
+  "upstream-probe.service":
+    "[Service]\nExecStart=/bin/sleep 3600\n[X-Fleet]\nMachineMetadata=role=kubernetes\n",
 };
 
-describe.skipIf(skip)("lab fleet against a real fleet cluster (fleetd v1.0.0 in lab-fleet guests)", () => {
-  let lab: LabEnv;
-  let units: string;
-  const fleet = (args: string[], opts: { reject?: boolean } = {}) =>
-    lab.lab(["fleet", "--endpoint", ENDPOINT, ...args], opts);
-  const recordPhase = async (phase: string) => {
-    if (record)
-      await inNs(lab.ns, [
-        process.execPath,
-        path.join(repoRoot, "scripts/record-fleet-fixtures.mjs"),
-        ENDPOINT,
-        fixtures,
-        phase,
-      ]);
-  };
-  const fleetctl = async (args: string[]) =>
-    String((await inNs(lab.ns, [sharedBin("fleetctl"), "--endpoint", ENDPOINT, ...args])).stdout);
+for (const { build, bundle } of VARIANTS)
+  describe.skipIf(skip)(
+    `lab fleet against a real fleet cluster (fleetd v1.0.0, ${build} coreos-cloudinit)`,
+    () => {
+      let lab: LabEnv;
+      let units: string;
+      const fleet = (args: string[], opts: { reject?: boolean } = {}) =>
+        lab.lab(["fleet", "--endpoint", ENDPOINT, ...args], opts);
+      const recordPhase = async (phase: string) => {
+        if (record)
+          await inNs(lab.ns, [
+            process.execPath,
+            path.join(repoRoot, "scripts/record-fleet-fixtures.mjs"),
+            ENDPOINT,
+            fixtures,
+            phase,
+          ]);
+      };
+      const fleetctl = async (args: string[]) =>
+        String((await inNs(lab.ns, [sharedBin("fleetctl"), "--endpoint", ENDPOINT, ...args])).stdout);
 
-  beforeAll(async () => {
-    if (!existsSync(path.join(bundle, "manifest.json")))
-      throw new Error("build the fleet image first: npx zx scripts/build-fleet-image.mjs");
-    units = await mkdtemp(path.join(tmpdir(), "lab-units-"));
-    for (const [name, text] of Object.entries(UNITS)) await writeFile(path.join(units, name), text);
-    lab = await createLabEnv(await createNetns("labF"));
-    await lab.lab(["net", "up"]);
-    await lab.lab(["image", "import", bundle, "--name", "lab-fleet"]);
-    await lab.lab(["vm", "create", "etcd", "--role", "etcd", "--ip", "172.16.11.10", "--memory", "512"]);
-    await lab.lab(["vm", "create", "node1", "--role", "kubernetes", "--memory", "512"]);
-    await lab.lab([
-      "vm",
-      "create",
-      "node2",
-      "--role",
-      "kubernetes",
-      "--memory",
-      "512",
-      "--config-drive",
-      "9p",
-    ]);
-  });
+      beforeAll(async () => {
+        if (!existsSync(path.join(bundle, "manifest.json")))
+          throw new Error("build the fleet image first: npx zx scripts/build-fleet-image.mjs");
+        units = await mkdtemp(path.join(tmpdir(), "lab-units-"));
+        for (const [name, text] of Object.entries(UNITS)) await writeFile(path.join(units, name), text);
+        lab = await createLabEnv(await createNetns("labF"));
+        await lab.lab(["net", "up"]);
+        await lab.lab(["image", "import", bundle, "--name", "lab-fleet"]);
+        expect(JSON.parse((await lab.lab(["image", "list", "--json"])).stdout)[0].manifest.cloudinit).toBe(
+          build,
+        );
+        await lab.lab(["vm", "create", "etcd", "--role", "etcd", "--ip", "172.16.11.10", "--memory", "512"]);
+        await lab.lab(["vm", "create", "node1", "--role", "kubernetes", "--memory", "512"]);
+        await lab.lab([
+          "vm",
+          "create",
+          "node2",
+          "--role",
+          "kubernetes",
+          "--memory",
+          "512",
+          "--config-drive",
+          "9p",
+        ]);
+      });
 
-  afterAll(async () => {
-    await lab?.cleanup();
-    await deleteAllNetns();
-    if (units) await rm(units, { recursive: true, force: true });
-  });
+      afterAll(async () => {
+        await lab?.cleanup();
+        await deleteAllNetns();
+        if (units) await rm(units, { recursive: true, force: true });
+      });
 
-  it("sees three machines with distinct IDs, their lab IPs and roles (lab and upstream fleetctl agree)", async () => {
-    const deadline = Date.now() + 300_000;
-    let machines: FleetMachine[] = [];
-    while (Date.now() < deadline) {
-      const r = await fleet(["list-machines", "--json"], { reject: false });
-      machines = r.exitCode === 0 ? JSON.parse(r.stdout) : [];
-      if (machines.length === 3) break;
-      await new Promise((res) => setTimeout(res, 2000));
-    }
-    const view = machines.map((m) => [m.primaryIP, m.metadata?.role]).sort();
-    expect(view).toEqual([
-      ["172.16.11.10", "etcd"],
-      ["172.16.11.11", "kubernetes"],
-      ["172.16.11.12", "kubernetes"],
-    ]);
-    expect(new Set(machines.map((m) => m.id)).size).toBe(3);
-    const upstream = (await fleetctl(["list-machines", "--full", "--no-legend"])).trim().split("\n");
-    await recordPhase("empty");
-    expect(upstream.map((l) => l.split(/\s+/)[0]).sort()).toEqual(machines.map((m) => m.id).sort());
-  });
+      it("sees three machines with distinct IDs, their lab IPs and roles (lab and upstream fleetctl agree)", async () => {
+        const deadline = Date.now() + 300_000;
+        let machines: FleetMachine[] = [];
+        while (Date.now() < deadline) {
+          const r = await fleet(["list-machines", "--json"], { reject: false });
+          machines = r.exitCode === 0 ? JSON.parse(r.stdout) : [];
+          if (machines.length === 3) break;
+          await new Promise((res) => setTimeout(res, 2000));
+        }
+        const view = machines.map((m) => [m.primaryIP, m.metadata?.role]).sort();
+        expect(view).toEqual([
+          ["172.16.11.10", "etcd"],
+          ["172.16.11.11", "kubernetes"],
+          ["172.16.11.12", "kubernetes"],
+        ]);
+        expect(new Set(machines.map((m) => m.id)).size).toBe(3);
+        const upstream = (await fleetctl(["list-machines", "--full", "--no-legend"])).trim().split("\n");
+        if (build === "flatcar") await recordPhase("empty");
+        expect(upstream.map((l) => l.split(/\s+/)[0]).sort()).toEqual(machines.map((m) => m.id).sort());
+      });
 
-  it("refuses bad input before sending anything to fleet", async () => {
-    const before = await fleetctl(["list-unit-files", "--no-legend", "--full"]);
-    const cases: [string[], RegExp][] = [
-      [["start", "--units-dir", units, "nothing-*.service"], /no unit .* matches nothing-\*\.service/],
-      [["start", "--units-dir", units, "bad-combo.service"], /Global=true cannot be combined/],
-      [["start", "--units-dir", units, "bad-syntax.service"], /bad-syntax.service:2: expected KEY=VALUE/],
-    ];
-    for (const [args, message] of cases) {
-      const r = await fleet(args, { reject: false });
-      expect(r.exitCode, args.join(" ")).not.toBe(0);
-      expect(r.stderr).toMatch(message);
-    }
-    const unreachable = await lab.lab(["fleet", "--endpoint", "http://127.0.0.1:1", "list-machines"], {
-      reject: false,
-    });
-    expect(unreachable.exitCode).toBe(8);
-    expect(unreachable.stderr).toMatch(/fleet at http:\/\/127\.0\.0\.1:1 is unreachable/);
-    expect(unreachable.stderr).toMatch(/hint:/);
-    expect(await fleetctl(["list-unit-files", "--no-legend", "--full"])).toBe(before);
-  });
+      it("refuses bad input before sending anything to fleet", async () => {
+        const before = await fleetctl(["list-unit-files", "--no-legend", "--full"]);
+        const cases: [string[], RegExp][] = [
+          [["start", "--units-dir", units, "nothing-*.service"], /no unit .* matches nothing-\*\.service/],
+          [["start", "--units-dir", units, "bad-combo.service"], /Global=true cannot be combined/],
+          [["start", "--units-dir", units, "bad-syntax.service"], /bad-syntax.service:2: expected KEY=VALUE/],
+        ];
+        for (const [args, message] of cases) {
+          const r = await fleet(args, { reject: false });
+          expect(r.exitCode, args.join(" ")).not.toBe(0);
+          expect(r.stderr).toMatch(message);
+        }
+        const unreachable = await lab.lab(["fleet", "--endpoint", "http://127.0.0.1:1", "list-machines"], {
+          reject: false,
+        });
+        expect(unreachable.exitCode).toBe(8);
+        expect(unreachable.stderr).toMatch(/fleet at http:\/\/127\.0\.0\.1:1 is unreachable/);
+        expect(unreachable.stderr).toMatch(/hint:/);
+        expect(await fleetctl(["list-unit-files", "--no-legend", "--full"])).toBe(before);
+      });
 
-  it("starts units where fleet's rules put them, active under the guests' systemd", async () => {
-    await fleet(["start", "--units-dir", units, "hello-*.service", "--timeout", "170"]);
-    const rows = JSON.parse((await fleet(["list-units", "--json"])).stdout) as UnitRow[];
-    const where = (unit: string) => rows.filter((r) => r.unit === unit).map((r) => r.machine.split("/")[1]);
-    expect(where("hello-global.service").sort()).toEqual(["172.16.11.11", "172.16.11.12"]);
-    expect(where("hello-api.service")).toHaveLength(1);
-    expect(where("hello-sidecar.service")).toEqual(where("hello-api.service"));
-    expect(rows.every((r) => r.active === "active")).toBe(true);
-    await recordPhase("running");
-    // The upstream fleetctl sees the same units on the same machines in the same state.
-    const upstream = (
-      await fleetctl(["list-units", "--no-legend", "--full", "--fields", "unit,machine,active"])
-    )
-      .trim()
-      .split("\n")
-      .map((l) => l.split(/\s+/))
-      .map(([unit, machine, active]) => [unit, machine!.split("/")[1], active])
-      .sort();
-    expect(rows.map((r) => [r.unit, r.machine.split("/")[1], r.active]).sort()).toEqual(upstream);
-  });
+      it("starts units where fleet's rules put them, active under the guests' systemd", async () => {
+        await fleet(["start", "--units-dir", units, "hello-*.service", "--timeout", "170"]);
+        const rows = JSON.parse((await fleet(["list-units", "--json"])).stdout) as UnitRow[];
+        const where = (unit: string) =>
+          rows.filter((r) => r.unit === unit).map((r) => r.machine.split("/")[1]);
+        expect(where("hello-global.service").sort()).toEqual(["172.16.11.11", "172.16.11.12"]);
+        expect(where("hello-api.service")).toHaveLength(1);
+        expect(where("hello-sidecar.service")).toEqual(where("hello-api.service"));
+        expect(rows.every((r) => r.active === "active")).toBe(true);
+        if (build === "flatcar") await recordPhase("running");
+        // The upstream fleetctl sees the same units on the same machines in the same state.
+        const upstream = (
+          await fleetctl(["list-units", "--no-legend", "--full", "--fields", "unit,machine,active"])
+        )
+          .trim()
+          .split("\n")
+          .map((l) => l.split(/\s+/))
+          .map(([unit, machine, active]) => [unit, machine!.split("/")[1], active])
+          .sort();
+        expect(rows.map((r) => [r.unit, r.machine.split("/")[1], r.active]).sort()).toEqual(upstream);
+      });
 
-  it("stop, unload and destroy take them away again", async () => {
-    await fleet(["stop", "hello-*"]);
-    await fleet(["unload", "hello-*"]);
-    await fleet(["destroy", "hello-*"]);
-    expect(JSON.parse((await fleet(["list-unit-files", "--json"])).stdout)).toEqual([]);
-    await recordPhase("errors");
-  });
-});
+      it("a unit submitted with the upstream fleetctl reaches active on a kubernetes machine", async () => {
+        await fleetctl(["start", "--block-attempts=120", path.join(units, "upstream-probe.service")]);
+        const rows = JSON.parse((await fleet(["list-units", "--json"])).stdout) as UnitRow[];
+        const probe = rows.find((r) => r.unit === "upstream-probe.service");
+        expect(probe?.active).toBe("active");
+        expect(["172.16.11.11", "172.16.11.12"]).toContain(probe?.machine.split("/")[1]);
+        await fleet(["destroy", "upstream-probe.service"]);
+      });
+
+      it("stop, unload and destroy take them away again", async () => {
+        await fleet(["stop", "hello-*"]);
+        await fleet(["unload", "hello-*"]);
+        await fleet(["destroy", "hello-*"]);
+        expect(JSON.parse((await fleet(["list-unit-files", "--json"])).stdout)).toEqual([]);
+        if (build === "flatcar") await recordPhase("errors");
+      });
+    },
+  );
