@@ -20,6 +20,8 @@ export interface MirrorService {
   /** Serves the mirror on the network's gateway; true when a listener had to be started. */
   ensure(spec: NetworkSpec): Promise<boolean>;
   stop(network: string): Promise<void>;
+  /** Where the mirror answers right now. */
+  listeners(): { network: string; url: string }[];
 }
 
 export interface LabContext {

@@ -1,6 +1,6 @@
 // The `lab` entry point: declares every command (so --help is complete and fast) and loads a
 // command's implementation only when it runs. The only file that calls process.exit.
-import { Command, CommanderError, Option } from "commander";
+import { Argument, Command, CommanderError, Option } from "commander";
 import { reportError } from "./output.js";
 
 export interface GlobalOptions {
@@ -243,10 +243,35 @@ function fleetCommands(program: Command): void {
   ] as const) {
     fleet.command(`${name} <units...>`).description(desc).addOption(json()).action(lazy(file, fn));
   }
-  fleet.command("cat <unit>").description("print a unit as fleet has it").action(lazy(file, "fleetCatCommand"));
-  fleet.command("list-units").description("units and their systemd state per machine").addOption(json()).action(lazy(file, "fleetListUnitsCommand"));
-  fleet.command("list-unit-files").description("units fleet knows, desired and current state").addOption(json()).action(lazy(file, "fleetListUnitFilesCommand"));
-  fleet.command("list-machines").description("machines in the fleet cluster with IP and metadata").addOption(json()).action(lazy(file, "fleetListMachinesCommand"));
+  fleet
+    .command("cat <unit>")
+    .description("print a unit as fleet has it")
+    .action(lazy(file, "fleetCatCommand"));
+  fleet
+    .command("status <unit>")
+    .description("systemd's status of the unit, on the machine it runs on (over lab vm ssh)")
+    .action(lazy(file, "fleetStatusCommand"));
+  fleet
+    .command("journal <unit>")
+    .description("the unit's journal on its machine (over lab vm ssh)")
+    .option("-f, --follow", "keep printing new entries")
+    .option("--lines <n>", "how many recent lines", "10")
+    .action(lazy(file, "fleetJournalCommand"));
+  fleet
+    .command("list-units")
+    .description("units and their systemd state per machine")
+    .addOption(json())
+    .action(lazy(file, "fleetListUnitsCommand"));
+  fleet
+    .command("list-unit-files")
+    .description("units fleet knows, desired and current state")
+    .addOption(json())
+    .action(lazy(file, "fleetListUnitFilesCommand"));
+  fleet
+    .command("list-machines")
+    .description("machines in the fleet cluster with IP and metadata")
+    .addOption(json())
+    .action(lazy(file, "fleetListMachinesCommand"));
 }
 
 function daemonCommands(program: Command): void {
@@ -273,6 +298,49 @@ function daemonCommands(program: Command): void {
     .action(lazy("./commands/daemon.js", "daemonStatusCommand"));
 }
 
+function labCommands(program: Command): void {
+  const file = "./commands/up.js";
+  const labFile = () => new Option("-f, --file <file>", "the lab file").default("lab.yaml");
+  program
+    .command("up")
+    .description("create what a lab file declares and start what is stopped (idempotent)")
+    .addOption(labFile())
+    .option("--plan", "only show what would change (create/start/unchanged/conflict); change nothing")
+    .addOption(new Option("--json", "stream one JSON event per line (with --plan: the plan)"))
+    .addHelpText(
+      "after",
+      "\nThe lab file declares networks (with their cluster plan), images, machine groups, fleet units and\nmirror artifacts; its schema is lab.schema.json. Everything is checked before anything is created.\nA second 'lab up' does nothing; a VM that exists with another spec is a conflict, never recreated.\nCtrl-C starts no new step and exits 130.\n\nExamples:\n  lab up                              # lab.yaml: etcd + 3 kubernetes machines on Flatcar\n  lab up -f examples/demo.yaml        # the offline demo (lab-test image)\n  lab up -f examples/demo.yaml --plan\n  lab up --json | jq -c 'select(.state == \"done\")'",
+    )
+    .action(lazy(file, "upCommand"));
+  program
+    .command("down")
+    .description("remove a lab file's units, VMs and networks (absent is fine; images are kept)")
+    .addOption(labFile())
+    .option("--forget", "also release the VMs' MAC and IP addresses")
+    .addOption(json())
+    .addHelpText("after", "\nExamples:\n  lab down -f examples/demo.yaml --forget")
+    .action(lazy(file, "downCommand"));
+  program
+    .command("status")
+    .description("a lab file's networks, VMs, and fleet machines and units when fleet answers")
+    .addOption(labFile())
+    .addOption(json())
+    .addHelpText("after", "\nExamples:\n  lab status -f examples/demo.yaml\n  lab status --json")
+    .action(lazy(file, "statusCommand"));
+  program
+    .command("completion")
+    .description("print a shell completion script")
+    .addArgument(new Argument("<shell>", "bash or zsh").choices(["bash", "zsh"]))
+    .addHelpText(
+      "after",
+      "\nExamples:\n  source <(lab completion bash)          # in ~/.bashrc\n  lab completion zsh > ~/.zfunc/_lab     # a directory in $fpath; then restart zsh",
+    )
+    .action(async (shell: string, _opts: unknown, cmd: Command) => {
+      const { completionCommand } = await import("./commands/completion.js");
+      await completionCommand(shell, cmd.parent ?? cmd);
+    });
+}
+
 export function buildProgram(): Command {
   const program = new Command("lab")
     .description("Turn this Linux host into a small cloud: networks, CoreOS-family VMs and fleet units.")
@@ -294,6 +362,7 @@ export function buildProgram(): Command {
   imageCommands(program);
   mirrorCommands(program);
   daemonCommands(program);
+  labCommands(program);
   program
     .command("events")
     .description("show the daemon's event log")
@@ -302,6 +371,12 @@ export function buildProgram(): Command {
     .action(lazy("./commands/events.js", "eventsCommand"));
   return program;
 }
+
+// `lab vm list | head` closes stdout early: that is not an error worth a stack trace.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
 
 async function main(): Promise<void> {
   const program = buildProgram();

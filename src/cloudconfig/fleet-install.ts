@@ -46,11 +46,12 @@ export async function roleUsesFleet(templatesDir: string, role: string): Promise
 }
 
 function checked(input: FleetInstallInput): FleetInstallInput {
-  const bad = (what: string) =>
-    new UsageError(`fleet-install: invalid ${what}`, { details: { ...input } });
-  if (!ipaddr.IPv4.isValidFourPartDecimal(input.gateway)) throw bad(`gateway ${JSON.stringify(input.gateway)}`);
+  const bad = (what: string) => new UsageError(`fleet-install: invalid ${what}`, { details: { ...input } });
+  if (!ipaddr.IPv4.isValidFourPartDecimal(input.gateway))
+    throw bad(`gateway ${JSON.stringify(input.gateway)}`);
   if (!Number.isInteger(input.port) || input.port < 1 || input.port > 65535) throw bad(`port ${input.port}`);
-  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(input.artifact)) throw bad(`artifact ${JSON.stringify(input.artifact)}`);
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(input.artifact))
+    throw bad(`artifact ${JSON.stringify(input.artifact)}`);
   if (!/^[0-9a-f]{64}$/.test(input.sha256)) throw bad(`sha256 ${JSON.stringify(input.sha256)}`);
   return input;
 }

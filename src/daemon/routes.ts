@@ -2,8 +2,11 @@
 import type { LabContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import { netDown, netStatus, netUp } from "../net/network.js";
+import { sshTarget } from "../ssh/target.js";
 import { ConsoleHubs } from "../vm/console-hub.js";
+import { hostRoutes } from "./host-routes.js";
 import { imageRoutes } from "./image-routes.js";
+import { mirrorRoutes } from "./mirror-routes.js";
 import type { RequestContext, Route } from "./server.js";
 import { vmRoutes } from "./vm-routes.js";
 
@@ -85,6 +88,9 @@ function allRoutes(ctx: LabContext, stopDaemon: () => Promise<void>): Route[] {
     },
     ...vmRoutes(ctx, hubs),
     ...imageRoutes(ctx, lock),
+    ...mirrorRoutes(ctx),
+    ...hostRoutes(ctx),
+    { method: "GET", pattern: "/v1/vms/:name/ssh", handler: (req) => sshTarget(ctx, req.params.name!) },
     {
       method: "GET",
       pattern: "/v1/events",

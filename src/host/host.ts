@@ -1,5 +1,6 @@
 // The only code that starts external programs. Every call takes an argv array and never a
 // shell string, so names containing `$(...)`, spaces or quotes are plain arguments.
+import os from "node:os";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
@@ -48,6 +49,11 @@ export interface Host {
     outputFile: string,
     opts?: { env?: Record<string, string> },
   ): Promise<RunResult>;
+  /**
+   * Runs an interactive program on this terminal (stdin, stdout and stderr inherited) and returns
+   * its exit status (128 + signal number when a signal ended it). For the CLI's `lab vm ssh`.
+   */
+  exec(argv: readonly string[]): Promise<number>;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -164,6 +170,29 @@ export function createHost(): Host {
       };
       if (out.exitCode !== 0) throw new HostToolError(argv, result.exitCode, tail(out.stderr));
       return out;
+    },
+
+    async exec(argv) {
+      const [file, ...args] = argv;
+      if (!file) throw new Error("empty argv");
+      // Ctrl-C belongs to the program in front (ssh passes it on); this process waits for it.
+      const ignore = () => undefined;
+      process.on("SIGINT", ignore);
+      try {
+        const result = await execa(file, args, {
+          stdio: "inherit",
+          reject: false,
+          shell: false,
+          // The user's own locale, unlike run(): ssh forwards LANG/LC_* to an interactive shell.
+          env: { PATH: baseEnv().PATH! },
+        });
+        if (result.failed && result.exitCode === undefined && /ENOENT/.test(String(result.message)))
+          throw new MissingToolError(file, packageFor(file));
+        if (result.exitCode !== undefined) return result.exitCode;
+        return 128 + (os.constants.signals[result.signal as NodeJS.Signals] ?? 0);
+      } finally {
+        process.off("SIGINT", ignore);
+      }
     },
   };
 }

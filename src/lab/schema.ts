@@ -12,6 +12,7 @@ const cidr = (example: string) =>
   z
     .string({ error: `expected an IPv4 CIDR such as ${example}` })
     .regex(CIDR, { error: `expected an IPv4 CIDR such as ${example}` });
+const MEMORY = "expected MiB as a number, or a size such as 512M or 2G";
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 export const ClusterSchema = z
@@ -82,9 +83,7 @@ export const MachineSchema = z
     image: text("an image name").optional().describe("image name (default: the only image declared)"),
     network: text("a network name").optional().describe("network name (default: the first network)"),
     memory: z
-      .union([positiveInt(), z.string().regex(/^\d+\s*[MmGg]$/)], {
-        error: "expected MiB as a number, or a size such as 512M or 2G",
-      })
+      .union([positiveInt(), z.string().regex(/^\d+\s*[MmGg]$/, { error: MEMORY })], { error: MEMORY })
       .optional()
       .describe("memory: MiB, or with M/G (default 1024; 256 for the lab-test image)"),
     cpus: positiveInt().optional().describe("virtual CPUs (default 1)"),
@@ -125,13 +124,22 @@ export const FleetSchema = z
 
 export const ArtifactSchema = z
   .strictObject({
-    name: text("an artifact name"),
-    url: z.url({ error: "expected a URL" }),
+    name: text("an artifact name").describe("file name in the mirror, e.g. fleetd"),
+    url: z.url({ error: "expected a URL" }).optional().describe("where labd downloads it from"),
+    path: text("a path").optional().describe("a local file to copy in instead, relative to this file"),
     sha256: z
       .string({ error: "expected 64 hex digits" })
-      .regex(/^[0-9a-f]{64}$/, { error: "expected 64 lowercase hex digits" }),
+      .regex(/^[0-9a-f]{64}$/, { error: "expected 64 lowercase hex digits" })
+      .optional()
+      .describe("the file's SHA-256 (required with url)"),
   })
-  .describe("a file the lab mirror serves to the VMs");
+  .superRefine((a, ctx) => {
+    if ((a.url === undefined) === (a.path === undefined))
+      ctx.addIssue({ code: "custom", message: "give exactly one of url or path" });
+    else if (a.url !== undefined && a.sha256 === undefined)
+      ctx.addIssue({ code: "custom", path: ["sha256"], message: "a downloaded artifact needs its sha256" });
+  })
+  .describe("a file the lab mirror serves to the VMs (fleetd for images without fleet)");
 
 export const LabFileSchema = z
   .strictObject({

@@ -24,9 +24,8 @@ export function lookupMirrorPath(
   if (path === "/") return { kind: "list" };
   if (!path.startsWith("/")) return { kind: "not_found" };
   const name = path.slice(1);
-  if (!isArtifactName(name) && !name.endsWith(DIGEST_SUFFIX)) return { kind: "not_found" };
   // An artifact that is itself called "x.sha256" wins over the digest of "x".
-  const exact = entries.find((e) => e.name === name);
+  const exact = isArtifactName(name) ? entries.find((e) => e.name === name) : undefined;
   if (exact) return { kind: "file", entry: exact };
   if (name.endsWith(DIGEST_SUFFIX)) {
     const base = name.slice(0, -DIGEST_SUFFIX.length);

@@ -28,7 +28,10 @@ export function isSha256(hex: unknown): hex is string {
 
 /** Accepts upper case and a "sha256:" prefix; returns the bare lower-case hex. */
 export function validateSha256(value: string): string {
-  const hex = value.trim().replace(/^sha256:/i, "").toLowerCase();
+  const hex = value
+    .trim()
+    .replace(/^sha256:/i, "")
+    .toLowerCase();
   if (!isSha256(hex)) {
     throw new UsageError(`--sha256 must be 64 hex digits, got ${JSON.stringify(value)}`, {
       hint: "the output of 'sha256sum FILE', without the file name",

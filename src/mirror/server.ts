@@ -69,7 +69,8 @@ export class MirrorServers implements MirrorService {
       const entries = await readMirrorIndex(this.paths.mirror.index);
       const a = lookupMirrorPath(entries, req.method, req.url);
       const head = req.method === "HEAD";
-      if (a.kind === "method_not_allowed") return text(res, 405, "GET and HEAD only\n", head, { allow: "GET, HEAD" });
+      if (a.kind === "method_not_allowed")
+        return text(res, 405, "GET and HEAD only\n", head, { allow: "GET, HEAD" });
       if (a.kind === "not_found") return text(res, 404, "not found\n", head);
       if (a.kind === "list") return text(res, 200, `${JSON.stringify(listing(entries))}\n`, head, JSON_TYPE);
       if (a.kind === "digest") return text(res, 200, digestLine(a.entry), head);
@@ -83,9 +84,10 @@ export class MirrorServers implements MirrorService {
 
   private async sendFile(entry: MirrorEntry, res: http.ServerResponse, head: boolean): Promise<void> {
     // O_NOFOLLOW: a symlink planted in the mirror directory is not followed out of it.
-    const fh = await open(this.paths.mirror.artifact(entry.name), constants.O_RDONLY | constants.O_NOFOLLOW).catch(
-      () => undefined,
-    );
+    const fh = await open(
+      this.paths.mirror.artifact(entry.name),
+      constants.O_RDONLY | constants.O_NOFOLLOW,
+    ).catch(() => undefined);
     if (!fh) return text(res, 404, "not found\n", head);
     const s = await fh.stat();
     if (!s.isFile() || s.size !== entry.size) {

@@ -34,8 +34,8 @@ const indexLocks = new Map<string, Mutex>();
 
 function indexLock(ctx: LabContext): Mutex {
   const file = ctx.paths.mirror.index;
-  let lock = indexLocks.get(file);
-  if (!lock) indexLocks.set(file, (lock = new Mutex()));
+  const lock = indexLocks.get(file) ?? new Mutex();
+  indexLocks.set(file, lock);
   return lock;
 }
 
@@ -81,7 +81,11 @@ export function sameOrConflict(existing: MirrorEntry, sha256: string): ArtifactR
 }
 
 /** Moves a verified temp file in as `entry.name` and records it in the index. */
-export async function commitArtifact(ctx: LabContext, temp: string, entry: MirrorEntry): Promise<ArtifactResult> {
+export async function commitArtifact(
+  ctx: LabContext,
+  temp: string,
+  entry: MirrorEntry,
+): Promise<ArtifactResult> {
   await fsyncFile(temp);
   await chmod(temp, 0o644);
   return indexLock(ctx).run(async () => {

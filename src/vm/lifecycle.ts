@@ -6,6 +6,7 @@ import { linkExists } from "../host/ip.js";
 import { waitForExit } from "../host/proc.js";
 import { resolveImage } from "../image/resolve.js";
 import { reservationsFor } from "../net/network.js";
+import { ensureLabKeyPair } from "../ssh/keys.js";
 import { faultPoint } from "../state/faults.js";
 import { readText } from "../state/files.js";
 import { validateVmName } from "../state/names.js";
@@ -76,7 +77,8 @@ export async function startVm(
   await withRollback(async (undo) => {
     // A create cut short by a crash may have left no overlay: make it now.
     await createOverlay(ctx, name, image);
-    await writeVmConfigDrive(ctx, spec);
+    // lab's own key on every VM, so that `lab vm ssh` works without the user's keys.
+    await writeVmConfigDrive(ctx, spec, [await ensureLabKeyPair(ctx.host, ctx.paths)]);
     await mkdir(f.runDir, { recursive: true, mode: 0o700 });
     for (const stale of [f.pid, f.qmp, f.console]) await rm(stale, { force: true });
     const tap = await attachTap(ctx, name, net.bridge);

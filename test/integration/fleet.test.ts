@@ -65,9 +65,8 @@ for (const { build, bundle } of VARIANTS)
         lab = await createLabEnv(await createNetns("labF"));
         await lab.lab(["net", "up"]);
         await lab.lab(["image", "import", bundle, "--name", "lab-fleet"]);
-        expect(JSON.parse((await lab.lab(["image", "list", "--json"])).stdout)[0].manifest.cloudinit).toBe(
-          build,
-        );
+        const images = JSON.parse((await lab.lab(["image", "list", "--json"])).stdout);
+        expect(images[0].cloudinit).toBe(build);
         await lab.lab(["vm", "create", "etcd", "--role", "etcd", "--ip", "172.16.11.10", "--memory", "512"]);
         await lab.lab(["vm", "create", "node1", "--role", "kubernetes", "--memory", "512"]);
         await lab.lab([
@@ -151,6 +150,13 @@ for (const { build, bundle } of VARIANTS)
           .map(([unit, machine, active]) => [unit, machine!.split("/")[1], active])
           .sort();
         expect(rows.map((r) => [r.unit, r.machine.split("/")[1], r.active]).sort()).toEqual(upstream);
+      });
+
+      it("lab fleet status and journal show systemd's view from the unit's machine", async () => {
+        const status = await fleet(["status", "hello-api.service"]);
+        expect(status.stdout).toMatch(/Active: active \(running\)/);
+        const journal = await fleet(["journal", "hello-api.service", "--lines", "20"]);
+        expect(journal.stdout).toMatch(/Started hello-api.service|hello-api.service/);
       });
 
       it("a unit submitted with the upstream fleetctl reaches active on a kubernetes machine", async () => {

@@ -1,7 +1,7 @@
 // lab fleet submit|load|start|stop|unload|destroy|cat|list-units|list-unit-files|list-machines
 import path from "node:path";
 import { LabClient } from "../../client/client.js";
-import { UsageError } from "../../errors.js";
+import { FleetApiError, UsageError } from "../../errors.js";
 import { DEFAULT_FLEET_PORT, FleetClient } from "../../fleet/api.js";
 import { destroyUnits, listUnits, setTargetState } from "../../fleet/ops.js";
 import { globToRegExp, resolveUnits } from "../../fleet/resolve-units.js";
@@ -57,7 +57,17 @@ function waitOptions(opts: FleetOpts) {
 async function toState(units: string[], opts: FleetOpts, state: TargetState, verb: string): Promise<void> {
   const resolved = await resolveUnits(units, unitsDir(opts));
   const fleet = await client(opts);
-  await setTargetState(fleet, resolved, state, !!opts.replace, waitOptions(opts));
+  try {
+    await setTargetState(fleet, resolved, state, !!opts.replace, waitOptions(opts));
+  } catch (err) {
+    // A unit that failed on its machine: show what systemd logged there, then the error.
+    const unit = (err as FleetApiError).details?.unit;
+    if (err instanceof FleetApiError && typeof unit === "string" && !opts.json) {
+      process.stderr.write(`last journal lines of ${unit}:\n`);
+      await fleetJournalCommand(unit, { ...opts, lines: "10" }).catch(() => undefined);
+    }
+    throw err;
+  }
   if (opts.json) printJson({ units: resolved.map((u) => u.name), state });
   else if (opts.block === false || state === "inactive")
     for (const u of resolved) process.stdout.write(`${u.name}: ${verb}\n`);
@@ -144,4 +154,39 @@ export async function fleetListMachinesCommand(opts: FleetOpts): Promise<void> {
         .join(",") || "-",
     ]),
   );
+}
+
+/** The lab VM a unit runs on, found through fleet's state and the machines' IPs. */
+async function vmOfUnit(unit: string, opts: FleetOpts): Promise<string> {
+  const fleet = await client(opts);
+  const [states, machines] = await Promise.all([fleet.state(unit), fleet.machines()]);
+  const state = states[0];
+  if (!state) throw new UsageError(`${unit} runs on no machine`, { hint: "see 'lab fleet list-units'" });
+  const ip = machines.find((m) => m.id === state.machineID)?.primaryIP;
+  const vms = await new LabClient().call<VmStatus[]>("GET", "/v1/vms");
+  const vm = vms.find((v) => v.ip === ip);
+  if (!vm) throw new UsageError(`${unit} runs on ${ip ?? state.machineID}, which is not a VM of this lab`);
+  return vm.name;
+}
+
+export async function fleetStatusCommand(unit: string, opts: FleetOpts): Promise<void> {
+  const { runOnVm } = await import("./ssh.js");
+  process.exitCode = await runOnVm(await vmOfUnit(unit, opts), [
+    "systemctl",
+    "status",
+    "--no-pager",
+    "-l",
+    unit,
+  ]);
+}
+
+export async function fleetJournalCommand(
+  unit: string,
+  opts: FleetOpts & { follow?: boolean; lines?: string },
+): Promise<void> {
+  const { runOnVm } = await import("./ssh.js");
+  const lines = opts.lines ?? "10";
+  if (!/^\d+$/.test(lines)) throw new UsageError("--lines must be a whole number");
+  const args = ["journalctl", "--no-pager", "-u", unit, "-n", lines, ...(opts.follow ? ["-f"] : [])];
+  process.exitCode = await runOnVm(await vmOfUnit(unit, opts), ["sudo", ...args]);
 }

@@ -13,6 +13,11 @@ interface SshOpts {
 }
 
 export async function vmSshCommand(name: string, command: string[], opts: SshOpts): Promise<void> {
+  process.exitCode = await runOnVm(name, command, opts);
+}
+
+/** Runs `command` on the VM over ssh with the terminal attached; returns its exit code. */
+export async function runOnVm(name: string, command: string[], opts: SshOpts = {}): Promise<number> {
   const target = await new LabClient().call<SshTarget>("GET", `/v1/vms/${encodeURIComponent(name)}/ssh`);
   if (target.hostKeys === 0 && !opts.acceptNew) {
     throw new ConflictError(`VM ${name} has not reported its ssh host key on its console yet`, {
@@ -25,5 +30,5 @@ export async function vmSshCommand(name: string, command: string[], opts: SshOpt
     });
   });
   const argv = sshArgv(target, { user: opts.user, acceptNew: opts.acceptNew, command });
-  process.exitCode = await createHost().exec(argv);
+  return createHost().exec(argv);
 }

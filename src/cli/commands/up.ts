@@ -1,0 +1,107 @@
+// lab up | down | status [-f FILE]: a whole lab from one file. Planning and running live in
+// src/lab/; this file parses options, shows progress and results, and turns Ctrl-C into a stop.
+import { LabClient } from "../../client/client.js";
+import { ConflictError } from "../../errors.js";
+import { actionsFor } from "../../lab/actions.js";
+import { downError, labDown } from "../../lab/down.js";
+import { executeSteps } from "../../lab/executor.js";
+import { DEFAULT_LAB_FILE } from "../../lab/load.js";
+import { prepareUp } from "../../lab/prepare.js";
+import { chooseView, jsonView } from "../../lab/progress.js";
+import { labStatus, statusRows } from "../../lab/status.js";
+import { isChange, summarizeActions } from "../../lab/steps.js";
+import { conflictLines, planRows, resultLines, runError } from "../../lab/summary.js";
+import { printJson, printTable } from "../output.js";
+
+interface LabOpts {
+  file?: string;
+  plan?: boolean;
+  json?: boolean;
+  forget?: boolean;
+}
+
+const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+export async function upCommand(opts: LabOpts): Promise<void> {
+  const file = opts.file ?? DEFAULT_LAB_FILE;
+  const client = new LabClient();
+  const { steps, desired } = await prepareUp(client, file);
+  if (opts.plan) {
+    if (opts.json) return jsonView(process.stdout).start(steps);
+    printTable(["KIND", "NAME", "ACTION", "DETAILS"], planRows(steps));
+    for (const l of conflictLines(steps)) out(`conflict: ${l}`);
+    const idle = steps.every((s) => s.action === "unchanged");
+    return out(idle ? "plan: nothing to do" : `plan: ${summarizeActions(steps)}`);
+  }
+  const conflicts = conflictLines(steps);
+  if (conflicts.length > 0) {
+    throw new ConflictError(
+      `${file} conflicts with what exists; nothing was changed:\n  ${conflicts.join("\n  ")}`,
+      {
+        hint: steps.find((s) => s.action === "conflict")?.hint,
+      },
+    );
+  }
+  if (!steps.some(isChange)) {
+    if (opts.json) return printJson({ type: "summary", changed: 0, unchanged: steps.length });
+    return out(`nothing to do: all ${steps.length} resources of ${file} are as declared`);
+  }
+  if (desired.artifacts.length > 0)
+    process.stderr.write(
+      `note: ${desired.artifacts.length} artifact(s) declared; labd has no mirror yet, skipped\n`,
+    );
+  const view = chooseView(!!opts.json, process.stdout, process.stderr, steps.length);
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  process.once("SIGINT", onSigint);
+  const started = Date.now();
+  view.start(steps);
+  let result: Awaited<ReturnType<typeof executeSteps>>;
+  try {
+    result = await executeSteps(steps, (s) => actionsFor(s, { client }), {
+      signal: interrupt.signal,
+      onEvent: (e) => view.event(e),
+    });
+  } finally {
+    view.stop();
+    process.off("SIGINT", onSigint);
+  }
+  const elapsedMs = Date.now() - started;
+  if (opts.json) {
+    const states = Object.fromEntries(result.states);
+    printJsonLine({
+      type: "summary",
+      elapsedMs,
+      interrupted: result.interrupted,
+      failed: result.failed?.step.id,
+      states,
+    });
+  } else for (const l of resultLines(steps, result, elapsedMs)) out(l);
+  const err = runError(result);
+  if (err) throw err;
+}
+
+function printJsonLine(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+export async function downCommand(opts: LabOpts): Promise<void> {
+  const outcomes = await labDown(new LabClient(), opts.file ?? DEFAULT_LAB_FILE, {
+    forget: !!opts.forget,
+    onOutcome: opts.json ? undefined : (o) => out(`${o.kind} ${o.name}: ${o.message}`),
+  });
+  if (opts.json) printJson(outcomes);
+  else if (!opts.forget && outcomes.some((o) => o.kind === "vm" && o.result === "removed"))
+    out("(MAC and IP addresses stay reserved for the names; --forget releases them)");
+  const err = downError(outcomes);
+  if (err) throw err;
+}
+
+export async function statusCommand(opts: LabOpts): Promise<void> {
+  const s = await labStatus(new LabClient(), opts.file ?? DEFAULT_LAB_FILE);
+  if (opts.json) return printJson(s);
+  printTable(["KIND", "NAME", "STATE", "ADDRESS", "DETAILS"], statusRows(s));
+  if ("note" in s.fleet) out(`fleet: ${s.fleet.note}`);
+}

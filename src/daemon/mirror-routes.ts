@@ -1,0 +1,54 @@
+// API paths for the artifact mirror. Adds and imports do not take the daemon's lock: a download
+// must not hold up every other operation, and the mirror store serialises its own index writes.
+import type { LabContext } from "../context.js";
+import { UsageError } from "../errors.js";
+import { addArtifact, importArtifact } from "../mirror/add.js";
+import { listArtifacts, removeArtifact } from "../mirror/store.js";
+import type { RequestContext, Route } from "./server.js";
+
+function str(body: Record<string, unknown>, key: string, required: true): string;
+function str(body: Record<string, unknown>, key: string, required?: false): string | undefined;
+function str(body: Record<string, unknown>, key: string, required = false): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === null || v === "") {
+    if (required) throw new UsageError(`field ${key} is required`);
+    return undefined;
+  }
+  if (typeof v !== "string") throw new UsageError(`field ${key} must be a string`);
+  return v;
+}
+
+export function mirrorRoutes(ctx: LabContext): Route[] {
+  const withProgress = (req: RequestContext): LabContext => ({
+    ...ctx,
+    progress: (message, data) => req.emit({ message, ...data }),
+  });
+  return [
+    {
+      method: "GET",
+      pattern: "/v1/mirror",
+      handler: async () => ({
+        port: ctx.mirror?.port,
+        listeners: ctx.mirror?.listeners() ?? [],
+        artifacts: await listArtifacts(ctx),
+      }),
+    },
+    {
+      method: "POST",
+      pattern: "/v1/mirror/artifacts",
+      handler: (req) => {
+        const name = str(req.body, "name", true);
+        const path = str(req.body, "path");
+        if (path) return importArtifact(withProgress(req), { name, path, sha256: str(req.body, "sha256") });
+        const url = str(req.body, "url");
+        if (!url) throw new UsageError("field url or path is required");
+        return addArtifact(withProgress(req), { name, url, sha256: str(req.body, "sha256", true) });
+      },
+    },
+    {
+      method: "DELETE",
+      pattern: "/v1/mirror/artifacts/:name",
+      handler: (req) => removeArtifact(ctx, req.params.name!),
+    },
+  ];
+}

@@ -1,0 +1,130 @@
+// The lab file turned into the resources it asks for: machine groups expanded into named
+// machines, defaults filled in, paths made absolute. Pure (the home directory is passed in).
+import path from "node:path";
+import type { ImageDecl, LabFile, NetworkDecl } from "./schema.js";
+
+export interface DesiredNetwork {
+  field: string;
+  name: string;
+  subnet: string;
+  bridge?: string;
+  domain?: string;
+  dhcpRange?: string;
+  cluster?: NonNullable<NetworkDecl["cluster"]>;
+}
+
+export interface DesiredImage {
+  field: string;
+  name: string;
+  source: { kind: "import"; path: string; declared: string } | { kind: "pull"; catalog: string };
+}
+
+export interface DesiredMachine {
+  /** Field path of the group that declared it, e.g. machines[1]. */
+  field: string;
+  /** Which key holds the name: `name` or `group`. */
+  nameField: string;
+  name: string;
+  role: string;
+  network: string;
+  /** undefined when the file declares several images and the machine names none. */
+  image?: string;
+  ip?: string;
+  memoryMiB?: number;
+  cpus?: number;
+  sshKeyFiles: string[];
+  restart?: "no" | "on-failure" | "always";
+  configDrive?: "iso" | "9p";
+  cloudConfig?: Record<string, unknown>;
+}
+
+export interface DesiredArtifact {
+  field: string;
+  name: string;
+  url?: string;
+  /** Absolute path of a local file to copy into the mirror. */
+  path?: string;
+  sha256?: string;
+}
+
+export interface DesiredLab {
+  file: string;
+  networks: DesiredNetwork[];
+  images: DesiredImage[];
+  machines: DesiredMachine[];
+  unitGlobs: string[];
+  unitsDir: string;
+  artifacts: DesiredArtifact[];
+}
+
+/** Resolves a path from the lab file: `~/` is the user's home, relative is beside the file. */
+export function resolveFrom(dir: string, home: string, p: string): string {
+  if (p === "~" || p.startsWith("~/")) return path.join(home, p.slice(1));
+  return path.resolve(dir, p);
+}
+
+/** `512` → 512 MiB; `512M` → 512; `2G` → 2048. */
+export function memoryMiB(value: number | string | undefined): number | undefined {
+  if (value === undefined || typeof value === "number") return value;
+  const m = /^(\d+)\s*([MmGg])$/.exec(value)!;
+  return Number(m[1]) * (m[2]!.toLowerCase() === "g" ? 1024 : 1);
+}
+
+function image(decl: ImageDecl, i: number, dir: string, home: string): DesiredImage {
+  const field = `images[${i}]`;
+  return decl.pull !== undefined
+    ? { field, name: decl.name, source: { kind: "pull", catalog: decl.pull } }
+    : {
+        field,
+        name: decl.name,
+        source: { kind: "import", path: resolveFrom(dir, home, decl.import!), declared: decl.import! },
+      };
+}
+
+export function desiredLab(lab: LabFile, file: string, home: string): DesiredLab {
+  const dir = path.dirname(file);
+  const images = lab.images.map((d, i) => image(d, i, dir, home));
+  const onlyImage = images.length === 1 ? images[0]!.name : undefined;
+  const machines = lab.machines.flatMap((m, i): DesiredMachine[] => {
+    const names =
+      m.name !== undefined ? [m.name] : Array.from({ length: m.count }, (_, n) => `${m.group}-${n + 1}`);
+    return names.map((name) => ({
+      field: `machines[${i}]`,
+      nameField: m.name !== undefined ? "name" : "group",
+      name,
+      role: m.role,
+      network: m.network ?? lab.networks[0]!.name,
+      image: m.image ?? onlyImage,
+      ip: m.ip,
+      memoryMiB: memoryMiB(m.memory),
+      cpus: m.cpus,
+      sshKeyFiles: (m.sshKeys ?? []).map((k) => resolveFrom(dir, home, k)),
+      restart: m.restart,
+      configDrive: m.configDrive,
+      cloudConfig: m.cloudConfig,
+    }));
+  });
+  return {
+    file,
+    networks: lab.networks.map((n, i) => ({ field: `networks[${i}]`, ...n })),
+    images,
+    machines: orderForBoot(machines),
+    unitGlobs: lab.fleet?.units ?? [],
+    unitsDir: resolveFrom(dir, home, lab.fleet?.dir ?? "units"),
+    artifacts: lab.artifacts.map((a, i) => ({
+      field: `artifacts[${i}]`,
+      name: a.name,
+      url: a.url,
+      path: a.path === undefined ? undefined : resolveFrom(dir, home, a.path),
+      sha256: a.sha256,
+    })),
+  };
+}
+
+/**
+ * etcd machines first: the others' cloud-config points fleet at the first etcd machine of their
+ * network, which the daemon finds in its ledger only once that machine exists.
+ */
+export function orderForBoot<T extends { role: string }>(machines: T[]): T[] {
+  return [...machines.filter((m) => m.role === "etcd"), ...machines.filter((m) => m.role !== "etcd")];
+}

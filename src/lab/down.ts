@@ -1,0 +1,131 @@
+// `lab down`: removes what a lab file declares, in reverse: its fleet units (when fleet answers),
+// its VMs (workers before etcd), then its networks. Absent things are fine; images are kept.
+import os from "node:os";
+import type { LabClient } from "../client/client.js";
+import { LabError, toLabError } from "../errors.js";
+import type { VmStatus } from "../vm/status.js";
+import { desiredLab, orderForBoot } from "./desired.js";
+import { type FleetGate, httpFleetGate } from "./fleet-steps.js";
+import { loadLabFile } from "./load.js";
+import { readUnitsDir, selectUnits } from "./units.js";
+
+export interface DownOutcome {
+  kind: "unit" | "vm" | "network" | "fleet";
+  name: string;
+  result: "removed" | "absent" | "failed" | "skipped";
+  message: string;
+}
+
+export interface DownOptions {
+  forget: boolean;
+  fleetGate?: (ip: string) => FleetGate;
+  onOutcome?: (o: DownOutcome) => void;
+}
+
+async function removeUnits(
+  names: string[],
+  etcd: VmStatus | undefined,
+  opts: DownOptions,
+  out: { push(o: DownOutcome): void },
+): Promise<void> {
+  if (names.length === 0) return;
+  if (!etcd?.ip || etcd.state !== "running") {
+    out.push({
+      kind: "fleet",
+      name: "units",
+      result: "skipped",
+      message: "etcd machine not running: units left",
+    });
+    return;
+  }
+  const gate = (opts.fleetGate ?? httpFleetGate)(etcd.ip);
+  let known: string[];
+  try {
+    known = (await gate.units()).map((u) => u.name);
+  } catch (err) {
+    const message = `fleet not reachable (${toLabError(err).message}): units left`;
+    out.push({ kind: "fleet", name: "units", result: "skipped", message });
+    return;
+  }
+  for (const name of names) {
+    if (!known.includes(name)) {
+      out.push({ kind: "unit", name, result: "absent", message: "not in fleet" });
+      continue;
+    }
+    try {
+      await gate.destroy(name);
+      out.push({ kind: "unit", name, result: "removed", message: "destroyed in fleet" });
+    } catch (err) {
+      out.push({ kind: "unit", name, result: "failed", message: toLabError(err).message });
+    }
+  }
+}
+
+/** Removes the lab's resources; returns what happened to each. Failures do not stop the rest. */
+export async function labDown(client: LabClient, file: string, opts: DownOptions): Promise<DownOutcome[]> {
+  const loaded = await loadLabFile(file);
+  const lab = desiredLab(loaded.lab, loaded.file, os.homedir());
+  const outcomes: DownOutcome[] = [];
+  const out = {
+    push(o: DownOutcome) {
+      outcomes.push(o);
+      opts.onOutcome?.(o);
+    },
+  };
+  const vms = await client.call<VmStatus[]>("GET", "/v1/vms");
+  const etcd = lab.machines.find((m) => m.role === "etcd");
+  const units = lab.unitGlobs.length > 0 ? selectUnits(lab.unitGlobs, await readUnitsDir(lab.unitsDir)) : [];
+  await removeUnits(
+    units.map((u) => u.name),
+    vms.find((v) => v.name === etcd?.name),
+    opts,
+    out,
+  );
+  for (const m of orderForBoot(lab.machines).reverse()) {
+    try {
+      const path = `/v1/vms/${encodeURIComponent(m.name)}${opts.forget ? "?forget=true" : ""}`;
+      const r = await client.call<{ removed: boolean; forgotten: boolean }>("DELETE", path);
+      const released = r.forgotten ? "; MAC and IP released" : "";
+      out.push({
+        kind: "vm",
+        name: m.name,
+        result: r.removed ? "removed" : "absent",
+        message: `${r.removed ? "destroyed" : "did not exist"}${released}`,
+      });
+    } catch (err) {
+      out.push({ kind: "vm", name: m.name, result: "failed", message: toLabError(err).message });
+    }
+  }
+  for (const n of lab.networks) {
+    try {
+      const r = await client.call<{ removed: boolean }>(
+        "DELETE",
+        `/v1/networks/${encodeURIComponent(n.name)}`,
+      );
+      out.push({
+        kind: "network",
+        name: n.name,
+        result: r.removed ? "removed" : "absent",
+        message: r.removed ? "removed" : "was not up",
+      });
+    } catch (err) {
+      const e = toLabError(err);
+      out.push({
+        kind: "network",
+        name: n.name,
+        result: "failed",
+        message: `${e.message}${e.hint ? ` (${e.hint})` : ""}`,
+      });
+    }
+  }
+  return outcomes;
+}
+
+export function downError(outcomes: DownOutcome[]): LabError | undefined {
+  const failed = outcomes.filter((o) => o.result === "failed");
+  if (failed.length === 0) return undefined;
+  return new LabError(
+    `lab down could not remove ${failed.map((f) => `${f.kind} ${f.name}`).join(", ")}: ${failed[0]!.message}`,
+    { hint: "fix the cause and run 'lab down' again (what is already gone stays gone)" },
+  );
+}

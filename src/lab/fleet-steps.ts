@@ -1,0 +1,146 @@
+// What `lab up`, `down` and `status` need from etcd and fleet on the lab's etcd machine. fleet is
+// reached through a small interface (FleetGate), implemented with src/fleet's API client; etcd
+// only for flannel's one key. Only the lab's own VM addresses are ever contacted.
+import { FleetApiError } from "../errors.js";
+import { DEFAULT_FLEET_PORT, FleetClient, type FleetMachine, type FleetUnit } from "../fleet/api.js";
+import { setTargetState } from "../fleet/ops.js";
+import type { UnitOption } from "../fleet/unit-file.js";
+import type { FlannelConfig } from "./steps.js";
+
+export const ETCD_PORT = 2379;
+export const FLEET_PORT = DEFAULT_FLEET_PORT;
+export const FLANNEL_KEY = "/coreos.com/network/config";
+
+export type { FleetMachine, FleetUnit };
+
+/** What `lab up`, `down` and `status` need from fleet. */
+export interface FleetGate {
+  machines(): Promise<FleetMachine[]>;
+  units(): Promise<FleetUnit[]>;
+  /** Submits the unit (when fleet does not have it) and sets its desired state to launched. */
+  launch(name: string, options: UnitOption[]): Promise<void>;
+  destroy(name: string): Promise<void>;
+}
+
+export interface FleetObserved {
+  machines: FleetMachine[];
+  units: FleetUnit[];
+  /** flannel's network config as stored in etcd, when set. */
+  flannel?: string;
+}
+
+/** The gate through src/fleet's API client, on the etcd machine's fleet API (TCP 49153). */
+export function httpFleetGate(ip: string, timeoutMs = 10_000): FleetGate {
+  const client = new FleetClient(`http://${ip}:${FLEET_PORT}`, timeoutMs);
+  return {
+    machines: () => client.machines(),
+    units: () => client.units(),
+    launch: (name, options) =>
+      setTargetState(client, [{ name, file: name, options }], "launched", false, {
+        block: false,
+        blockAttempts: 0,
+        timeoutMs: 0,
+      }),
+    destroy: async (name) => void (await client.deleteUnit(name)),
+  };
+}
+
+const REQUEST_TIMEOUT_MS = 5000;
+
+async function request(url: string, init: RequestInit & { signal?: AbortSignal }): Promise<Response> {
+  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  try {
+    return await fetch(url, {
+      ...init,
+      signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout,
+    });
+  } catch (err) {
+    if (init.signal?.aborted) throw err;
+    const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new FleetApiError(`${init.method ?? "GET"} ${url}: ${why}`, {
+      hint: "is the etcd machine up? see 'lab vm logs NAME'",
+      cause: err,
+    });
+  }
+}
+
+async function failure(res: Response, what: string): Promise<FleetApiError> {
+  const body = (await res.text().catch(() => "")).trim();
+  return new FleetApiError(`${what}: HTTP ${res.status}${body ? `: ${body}` : ""}`);
+}
+
+const etcdKeyUrl = (ip: string) => `http://${ip}:${ETCD_PORT}/v2/keys${FLANNEL_KEY}`;
+
+export async function readFlannelConfig(ip: string, signal?: AbortSignal): Promise<string | undefined> {
+  const res = await request(etcdKeyUrl(ip), { signal });
+  if (res.status === 404) return undefined;
+  if (!res.ok) throw await failure(res, `etcd: reading ${FLANNEL_KEY}`);
+  return ((await res.json()) as { node?: { value?: string } }).node?.value;
+}
+
+export async function writeFlannelConfig(ip: string, config: FlannelConfig, signal?: AbortSignal) {
+  const res = await request(etcdKeyUrl(ip), {
+    method: "PUT",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ value: JSON.stringify(config) }).toString(),
+    signal,
+  });
+  if (!res.ok) throw await failure(res, `etcd: writing ${FLANNEL_KEY}`);
+}
+
+/** Repeats `attempt` until it succeeds, the deadline passes (last error thrown) or `signal` aborts. */
+export async function retry<T>(
+  attempt: () => Promise<T>,
+  opts: { timeoutMs: number; intervalMs: number; signal?: AbortSignal },
+): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    try {
+      return await attempt();
+    } catch (err) {
+      if (opts.signal?.aborted || Date.now() + opts.intervalMs > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs));
+  }
+}
+
+/** What fleet and etcd hold now, or undefined when they do not answer (quickly). */
+export async function observeFleet(gate: FleetGate, etcdIp: string): Promise<FleetObserved | undefined> {
+  try {
+    const [machines, units, flannel] = await Promise.all([
+      gate.machines(),
+      gate.units(),
+      readFlannelConfig(etcdIp, AbortSignal.timeout(1500)),
+    ]);
+    return { machines, units, flannel };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until fleet lists every expected machine (by address) with its role= metadata. */
+export async function waitForMachines(
+  gate: FleetGate,
+  expected: { name: string; ip: string; role: string }[],
+  opts: { timeoutMs: number; signal?: AbortSignal; note?: (message: string) => void },
+): Promise<void> {
+  let missing = expected;
+  await retry(
+    async () => {
+      const machines = await gate.machines();
+      missing = expected.filter(
+        (e) => !machines.some((m) => m.primaryIP === e.ip && m.metadata?.role === e.role),
+      );
+      opts.note?.(`${expected.length - missing.length}/${expected.length} machines registered`);
+      if (missing.length > 0) throw new FleetApiError("not yet");
+    },
+    { timeoutMs: opts.timeoutMs, intervalMs: 2000, signal: opts.signal },
+  ).catch((err) => {
+    if (opts.signal?.aborted || missing.length === 0) throw err;
+    throw new FleetApiError(
+      `fleet did not list ${missing.map((m) => `${m.name} (${m.ip}, role=${m.role})`).join(", ")} within ${Math.round(opts.timeoutMs / 1000)} s`,
+      { hint: "check the machine's console ('lab vm logs NAME'): fleet.service must be running" },
+    );
+  });
+}

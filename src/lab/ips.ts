@@ -1,0 +1,95 @@
+// Which address each machine gets, decided before anything is created: fixed ones as declared,
+// a name that already holds a reservation keeps it, the rest take the next free static address
+// in boot order (the daemon's own rule). lab up passes these explicitly, so a later machine's
+// fixed address can never have been handed to an earlier one.
+
+import {
+  type Cidr,
+  intToIp,
+  ipToInt,
+  parseCidr,
+  parseDhcpRange,
+  planAddresses,
+  staticCandidates,
+} from "../net/cidr.js";
+import type { Reservation } from "../net/dnsmasq-config.js";
+import type { NetworkSpec } from "../state/ledger.js";
+import type { DesiredMachine, DesiredNetwork } from "./desired.js";
+import type { FieldProblem } from "./load.js";
+
+export interface Addressing {
+  subnet: Cidr;
+  gateway: string;
+  dhcpStart: string;
+  dhcpEnd: string;
+}
+
+/** The network's addresses: the running network's when it exists, else what `net up` will pick. */
+export function addressingFor(net: DesiredNetwork, existing?: NetworkSpec): Addressing {
+  if (existing) {
+    return {
+      subnet: parseCidr(existing.subnet),
+      gateway: existing.gateway,
+      dhcpStart: existing.dhcpStart,
+      dhcpEnd: existing.dhcpEnd,
+    };
+  }
+  const subnet = parseCidr(net.subnet);
+  const plan = planAddresses(subnet);
+  const range = net.dhcpRange ? parseDhcpRange(net.dhcpRange, subnet, plan.gateway) : undefined;
+  return {
+    subnet,
+    gateway: plan.gateway,
+    dhcpStart: range?.start ?? plan.dhcpStart,
+    dhcpEnd: range?.end ?? plan.dhcpEnd,
+  };
+}
+
+export interface IpPlan {
+  ips: Map<string, string>;
+  problems: FieldProblem[];
+}
+
+/** `machines` are those of one network, in boot order; `reservations` the ledger's for it. */
+export function planIps(machines: DesiredMachine[], addr: Addressing, reservations: Reservation[]): IpPlan {
+  const ips = new Map<string, string>();
+  const problems: FieldProblem[] = [];
+  const holder = new Map(reservations.map((r) => [r.ip, r.name]));
+  const taken = new Set<number>();
+  for (const m of machines.filter((x) => x.ip !== undefined)) {
+    const owner = holder.get(m.ip!);
+    if (owner !== undefined && owner !== m.name) {
+      problems.push({
+        path: `${m.field}.ip`,
+        message: `${m.ip} is reserved for ${owner} (hint: 'lab vm destroy ${owner} --forget' releases it)`,
+      });
+    }
+    ips.set(m.name, m.ip!);
+    taken.add(ipToInt(m.ip!));
+  }
+  const kept = new Map(reservations.map((r) => [r.name, r.ip]));
+  for (const r of reservations) if (!machines.some((m) => m.name === r.name)) taken.add(ipToInt(r.ip));
+  const auto = machines.filter((m) => m.ip === undefined);
+  for (const m of auto) {
+    const ip = kept.get(m.name);
+    if (ip !== undefined && !taken.has(ipToInt(ip))) {
+      ips.set(m.name, ip);
+      taken.add(ipToInt(ip));
+    }
+  }
+  const free = staticCandidates(addr.subnet, addr.gateway, addr.dhcpStart, addr.dhcpEnd).filter(
+    (ip) => !taken.has(ip),
+  );
+  for (const m of auto.filter((x) => !ips.has(x.name))) {
+    const ip = free.shift();
+    if (ip === undefined) {
+      problems.push({
+        path: m.field,
+        message: `no free static address left in ${addr.subnet.text} for ${m.name} (outside the DHCP range ${addr.dhcpStart}-${addr.dhcpEnd})`,
+      });
+      continue;
+    }
+    ips.set(m.name, intToIp(ip));
+  }
+  return { ips, problems };
+}

@@ -1,0 +1,204 @@
+// The pure planner of `lab up`: desired resources + what exists → steps. Missing things are
+// created, stopped VMs started, matching things left alone, and anything that exists with another
+// spec is a conflict (never silently recreated).
+import type { ImageStatus } from "../image/status.js";
+import type { ArtifactStatus } from "../mirror/store.js";
+import { parseCidr } from "../net/cidr.js";
+import type { NetStatus } from "../net/network.js";
+import { defaultBridgeName } from "../state/names.js";
+import type { VmStatus } from "../vm/status.js";
+import type { DesiredArtifact, DesiredImage, DesiredLab, DesiredMachine, DesiredNetwork } from "./desired.js";
+import type { FleetObserved } from "./fleet-steps.js";
+import { addressingFor } from "./ips.js";
+import { planFleetSteps } from "./plan-fleet.js";
+import { type Step, stepId } from "./steps.js";
+import type { LocalUnit } from "./units.js";
+
+export interface Observed {
+  networks: NetStatus[];
+  images: ImageStatus[];
+  vms: VmStatus[];
+  /** The mirror's artifacts (asked only when the lab file declares some). */
+  mirror?: ArtifactStatus[];
+  /** Present when the lab's fleet answered. */
+  fleet?: FleetObserved;
+}
+
+export interface PlanExtras {
+  /** Address of every machine (ips.ts). */
+  ips: Map<string, string>;
+  /** Public key file → its text. */
+  sshKeys: Map<string, string>;
+  /** The unit files the lab file's globs select. */
+  units: LocalUnit[];
+}
+
+const DEFAULT_DOMAIN = "lab";
+
+function networkStep(net: DesiredNetwork, observed: Observed): Step {
+  const s = observed.networks.find((n) => n.network.name === net.name);
+  const bridge = net.bridge ?? defaultBridgeName(net.name);
+  const base = {
+    id: stepId("network", net.name),
+    kind: "network" as const,
+    name: net.name,
+    body: {
+      name: net.name,
+      subnet: net.subnet,
+      bridge: net.bridge,
+      domain: net.domain,
+      dhcpRange: net.dhcpRange,
+    },
+    after: [],
+    afterReady: [],
+  };
+  if (!s) return { ...base, action: "create", detail: `${net.subnet} on ${bridge}` };
+  const want = addressingFor(net);
+  const n = s.network;
+  const differs: string[] = [];
+  if (n.subnet !== parseCidr(net.subnet).text) differs.push(`subnet ${n.subnet} (lab file: ${net.subnet})`);
+  if (n.bridge !== bridge) differs.push(`bridge ${n.bridge} (lab file: ${bridge})`);
+  if (n.domain !== (net.domain ?? DEFAULT_DOMAIN).toLowerCase())
+    differs.push(`domain ${n.domain} (lab file: ${net.domain ?? DEFAULT_DOMAIN})`);
+  if (differs.length === 0 && (n.dhcpStart !== want.dhcpStart || n.dhcpEnd !== want.dhcpEnd))
+    differs.push(`DHCP range ${n.dhcpStart}-${n.dhcpEnd} (lab file: ${want.dhcpStart}-${want.dhcpEnd})`);
+  if (differs.length > 0) {
+    return {
+      ...base,
+      action: "conflict",
+      detail: `exists with ${differs.join(", ")}`,
+      hint: `'lab down -f FILE' (or 'lab net down ${net.name}') first, or make the lab file match`,
+    };
+  }
+  if (!s.bridge || s.dnsmasqPid === undefined) {
+    const broken = [!s.bridge && "bridge missing", s.dnsmasqPid === undefined && "dnsmasq not running"];
+    return { ...base, action: "repair", detail: broken.filter(Boolean).join(", ") };
+  }
+  return { ...base, action: "unchanged", detail: `${n.subnet} on ${n.bridge}` };
+}
+
+function imageStep(img: DesiredImage, observed: Observed): Step {
+  const s = observed.images.find((i) => i.name === img.name);
+  const source =
+    img.source.kind === "pull"
+      ? { kind: "pull" as const, catalog: img.source.catalog }
+      : { kind: "import" as const, path: img.source.path };
+  const from = img.source.kind === "pull" ? `pull ${img.source.catalog}` : `import ${img.source.declared}`;
+  const base = { id: stepId("image", img.name), kind: "image" as const, name: img.name, source };
+  if (!s) return { ...base, action: "create", detail: from, after: [], afterReady: [] };
+  if (s.problems)
+    return {
+      ...base,
+      action: "conflict",
+      detail: `is broken: ${s.problems.join("; ")}`,
+      hint: `'lab image rm ${img.name}', then 'lab up' again`,
+      after: [],
+      afterReady: [],
+    };
+  return { ...base, action: "unchanged", detail: `version ${s.version ?? "?"}`, after: [], afterReady: [] };
+}
+
+function artifactStep(a: DesiredArtifact, observed: Observed): Step {
+  const s = observed.mirror?.find((x) => x.name === a.name);
+  const base = {
+    id: stepId("artifact", a.name),
+    kind: "artifact" as const,
+    name: a.name,
+    body: { name: a.name, url: a.url, path: a.path, sha256: a.sha256 },
+    after: [],
+    afterReady: [],
+  };
+  if (!s) return { ...base, action: "create", detail: a.url ?? a.path ?? "" };
+  if (a.sha256 !== undefined && s.sha256 !== a.sha256)
+    return {
+      ...base,
+      action: "conflict",
+      detail: `the mirror holds another ${a.name} (sha256 ${s.sha256.slice(0, 12)}…)`,
+      hint: `'lab mirror rm ${a.name}', then 'lab up' again`,
+    };
+  if (s.problem)
+    return {
+      ...base,
+      action: "conflict",
+      detail: s.problem,
+      hint: `'lab mirror rm ${a.name}', then 'lab up' again`,
+    };
+  return { ...base, action: "unchanged", detail: `sha256 ${s.sha256.slice(0, 12)}…` };
+}
+
+/** What differs between a VM that exists and the machine the file declares. */
+export function vmDifferences(m: DesiredMachine, s: VmStatus, images: ImageStatus[], ip: string): string[] {
+  const guest = images.find((i) => i.name === m.image)?.guest;
+  const memory = m.memoryMiB ?? (guest === undefined ? undefined : guest === "lab-test" ? 256 : 1024);
+  const checks: [string, unknown, unknown][] = [
+    ["role", s.role, m.role],
+    ["image", s.image, m.image],
+    ["network", s.network, m.network],
+    ["memory (MiB)", s.memoryMiB, memory],
+    ["cpus", s.cpus, m.cpus ?? 1],
+    ["restart", s.restart, m.restart ?? "no"],
+    ["config drive", s.configDrive, m.configDrive ?? "iso"],
+    ["ip", s.ip, m.ip === undefined ? undefined : ip],
+  ];
+  return checks
+    .filter(([, have, want]) => want !== undefined && have !== want)
+    .map(([what, have, want]) => `${what} ${have} (lab file: ${want})`);
+}
+
+function vmStep(m: DesiredMachine, lab: DesiredLab, observed: Observed, extras: PlanExtras): Step {
+  const ip = extras.ips.get(m.name) ?? "?";
+  const etcd = lab.machines.filter((x) => x.role === "etcd" && x.network === m.network && x !== m);
+  const base = {
+    id: stepId("vm", m.name),
+    kind: "vm" as const,
+    name: m.name,
+    body: {
+      name: m.name,
+      role: m.role,
+      image: m.image!,
+      network: m.network,
+      ip,
+      memoryMiB: m.memoryMiB,
+      cpus: m.cpus,
+      sshKeys: m.sshKeyFiles.map((f) => extras.sshKeys.get(f) ?? ""),
+      restart: m.restart,
+      configDrive: m.configDrive,
+      cloudConfig: m.cloudConfig,
+    },
+    // Artifacts first: a VM may install fleetd from the mirror while it boots.
+    after: [
+      stepId("network", m.network),
+      stepId("image", m.image!),
+      ...lab.artifacts.map((a) => stepId("artifact", a.name)),
+    ],
+    afterReady: [],
+  };
+  const s = observed.vms.find((v) => v.name === m.name);
+  if (!s) {
+    // Only the others wait for etcd machines: their cloud-config names the first one's address.
+    const after = m.role === "etcd" ? base.after : [...base.after, ...etcd.map((e) => stepId("vm", e.name))];
+    return { ...base, after, action: "create", detail: `role ${m.role}, ${ip}` };
+  }
+  const differs = vmDifferences(m, s, observed.images, ip);
+  if (differs.length > 0) {
+    return {
+      ...base,
+      action: "conflict",
+      detail: `exists with ${differs.join(", ")}`,
+      hint: `'lab vm destroy ${m.name}' to recreate it from the lab file, or make the lab file match`,
+    };
+  }
+  if (s.state !== "running") return { ...base, action: "start", detail: `${s.state}, ${s.ip ?? ip}` };
+  return { ...base, action: "unchanged", detail: `running, ${s.ip ?? ip}` };
+}
+
+/** The steps of `lab up`, in an order that respects their dependencies. */
+export function planLab(lab: DesiredLab, observed: Observed, extras: PlanExtras): Step[] {
+  const steps: Step[] = [
+    ...lab.networks.map((n) => networkStep(n, observed)),
+    ...lab.images.map((i) => imageStep(i, observed)),
+    ...lab.artifacts.map((a) => artifactStep(a, observed)),
+    ...lab.machines.map((m) => vmStep(m, lab, observed, extras)),
+  ];
+  return [...steps, ...planFleetSteps(lab, observed.fleet, extras)];
+}

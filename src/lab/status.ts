@@ -1,0 +1,111 @@
+// `lab status`: the lab file's networks and VMs as they are now, plus fleet's machines and units
+// when fleet answers on the etcd machine (otherwise a note saying why not).
+import os from "node:os";
+import type { LabClient } from "../client/client.js";
+import type { ImageStatus } from "../image/status.js";
+import type { NetStatus } from "../net/network.js";
+import type { VmStatus } from "../vm/status.js";
+import { desiredLab } from "./desired.js";
+import { FLEET_PORT, type FleetMachine, type FleetUnit, httpFleetGate, observeFleet } from "./fleet-steps.js";
+import { loadLabFile } from "./load.js";
+import { READY_GUEST, readyCount, serialLogOf } from "./ready.js";
+
+export interface LabStatus {
+  file: string;
+  networks: {
+    name: string;
+    state: "up" | "degraded" | "absent";
+    subnet: string;
+    bridge?: string;
+    detail: string;
+  }[];
+  vms: { name: string; role: string; state: string; ip?: string; image?: string; detail: string }[];
+  fleet: { machines: FleetMachine[]; units: FleetUnit[]; flannel?: string } | { note: string };
+}
+
+function networkRow(name: string, subnet: string, s: NetStatus | undefined): LabStatus["networks"][number] {
+  if (!s) return { name, state: "absent", subnet, detail: "not up" };
+  const dnsmasq = s.dnsmasqPid ? `dnsmasq pid ${s.dnsmasqPid}` : "dnsmasq NOT RUNNING";
+  const bridge = `bridge ${s.network.bridge} ${s.bridge ? "present" : "MISSING"}`;
+  return {
+    name,
+    state: s.bridge && s.dnsmasqPid ? "up" : "degraded",
+    subnet: s.network.subnet,
+    bridge: s.network.bridge,
+    detail: `${bridge}, ${dnsmasq}, domain ${s.network.domain}`,
+  };
+}
+
+async function vmDetail(v: VmStatus, images: ImageStatus[]): Promise<string> {
+  const guest = images.find((i) => i.name === v.image)?.guest;
+  const uptime = v.uptimeSeconds === undefined ? "" : `, up ${v.uptimeSeconds}s`;
+  if (v.state !== "running" || guest !== READY_GUEST) return `role ${v.role}${uptime}`;
+  const ready = ((await readyCount(serialLogOf(v.name))) ?? 0) > 0;
+  return `role ${v.role}${uptime}, ${ready ? "LAB-READY" : "booting"}`;
+}
+
+async function fleetPart(etcd: VmStatus | undefined, images: ImageStatus[]): Promise<LabStatus["fleet"]> {
+  if (!etcd) return { note: "no etcd machine in this lab: no fleet" };
+  if (etcd.state !== "running" || !etcd.ip) return { note: `etcd machine ${etcd.name} is ${etcd.state}` };
+  if (images.find((i) => i.name === etcd.image)?.fleet === false)
+    return { note: `image ${etcd.image} has no fleet` };
+  const seen = await observeFleet(httpFleetGate(etcd.ip, 1500), etcd.ip);
+  return seen ?? { note: `fleet not reachable at http://${etcd.ip}:${FLEET_PORT}` };
+}
+
+export async function labStatus(client: LabClient, file: string): Promise<LabStatus> {
+  const loaded = await loadLabFile(file);
+  const lab = desiredLab(loaded.lab, loaded.file, os.homedir());
+  const [networks, vms, images] = await Promise.all([
+    client.call<NetStatus[]>("GET", "/v1/networks"),
+    client.call<VmStatus[]>("GET", "/v1/vms"),
+    client.call<ImageStatus[]>("GET", "/v1/images"),
+  ]);
+  const vmRows = await Promise.all(
+    lab.machines.map(async (m) => {
+      const v = vms.find((x) => x.name === m.name);
+      if (!v) return { name: m.name, role: m.role, state: "absent", detail: `role ${m.role}` };
+      return {
+        name: v.name,
+        role: v.role,
+        state: v.state,
+        ip: v.ip,
+        image: v.image,
+        detail: await vmDetail(v, images),
+      };
+    }),
+  );
+  const etcd = lab.machines.find((m) => m.role === "etcd");
+  return {
+    file: loaded.file,
+    networks: lab.networks.map((n) =>
+      networkRow(
+        n.name,
+        n.subnet,
+        networks.find((s) => s.network.name === n.name),
+      ),
+    ),
+    vms: vmRows,
+    fleet: await fleetPart(
+      vms.find((v) => v.name === etcd?.name),
+      images,
+    ),
+  };
+}
+
+/** The one table of `lab status`: KIND, NAME, STATE, ADDRESS, DETAILS. */
+export function statusRows(s: LabStatus): (string | undefined)[][] {
+  const rows: (string | undefined)[][] = [
+    ...s.networks.map((n) => ["network", n.name, n.state, n.subnet, n.detail]),
+    ...s.vms.map((v) => ["vm", v.name, v.state, v.ip, v.detail]),
+  ];
+  if ("machines" in s.fleet) {
+    for (const m of s.fleet.machines) {
+      const meta = Object.entries(m.metadata ?? {}).map(([k, v]) => `${k}=${v}`);
+      rows.push(["machine", m.id.slice(0, 8), "registered", m.primaryIP, meta.join(",")]);
+    }
+    for (const u of s.fleet.units)
+      rows.push(["unit", u.name, u.currentState ?? "-", undefined, `desired ${u.desiredState}`]);
+  }
+  return rows;
+}

@@ -1,0 +1,217 @@
+// `lab up` / `lab down` / `lab status` with the real daemon, OVS, dnsmasq and qemu (TCG) inside a
+// namespace this test creates, from small lab files that boot the offline lab-test image.
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { VmStatus } from "../../src/vm/status.js";
+import { readyLines } from "../helpers/guest.js";
+import {
+  childProcesses,
+  createLabEnv,
+  iptablesSave,
+  type LabEnv,
+  labBin,
+  links,
+  repoRoot,
+} from "../helpers/lab.js";
+import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
+import { skipUnless } from "../helpers/require.js";
+
+const skip = skipUnless(["qemu-system-x86_64", "qemu-img", "ovs-vswitchd", "dnsmasq", "xorriso"]);
+const bundle = path.join(repoRoot, ".cache/images/lab-test");
+
+const labFile = (o: { subnet?: string; cluster?: string; machines?: string; extra?: string } = {}) => `
+networks:
+  - name: default
+    subnet: ${o.subnet ?? "172.16.11.0/24"}
+    cluster:
+${o.cluster ?? "      podNetwork: 10.0.0.0/16\n      serviceRange: 10.10.0.0/22"}
+images:
+  - name: lab-test
+    import: ${bundle}
+machines:
+${o.machines ?? "  - name: etcd\n    role: etcd\n    ip: 172.16.11.10\n  - group: node\n    role: kubernetes\n    count: 2"}
+${o.extra ?? ""}`;
+
+const PLANNED = { etcd: "172.16.11.10", "node-1": "172.16.11.11", "node-2": "172.16.11.12" };
+
+describe.skipIf(skip)("lab up / down / status (real qemu, OVS and dnsmasq in a namespace)", () => {
+  let lab: LabEnv;
+  let dir: string;
+  let file: string;
+
+  const write = async (name: string, text: string) => {
+    const f = path.join(dir, name);
+    await writeFile(f, text);
+    return f;
+  };
+  const vms = () => lab.labJson<VmStatus[]>(["vm", "list"]);
+  const ledger = () => readFile(path.join(lab.home, "lab.json"), "utf8");
+
+  beforeAll(async () => {
+    if (!existsSync(path.join(bundle, "manifest.json")))
+      throw new Error("run npm run setup first (builds the lab-test image)");
+    lab = await createLabEnv(await createNetns("labU"));
+    dir = await mkdtemp(path.join(tmpdir(), "lab-up-"));
+    file = await write("lab.yaml", labFile());
+  });
+
+  afterAll(async () => {
+    await lab?.cleanup();
+    await deleteAllNetns();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("refuses a bad lab file before creating anything, naming the field", async () => {
+    // An uplink the host already routes: a veth pair stands in for it (no dummy module needed).
+    await inNs(lab.ns, ["ip", "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1"]);
+    await inNs(lab.ns, ["ip", "addr", "add", "192.168.50.2/24", "dev", "uplink0"]);
+    await inNs(lab.ns, ["ip", "link", "set", "uplink0", "up"]);
+    const cases: [string, RegExp][] = [
+      [
+        labFile({ subnet: "10.0.7.0/24" }),
+        /networks\[0\]\.cluster\.podNetwork: 10\.0\.0\.0\/16 overlaps networks\[0\]\.subnet 10\.0\.7\.0\/24/,
+      ],
+      [
+        labFile({ subnet: "192.168.50.0/24" }),
+        /networks\[0\]\.subnet: 192\.168\.50\.0\/24 overlaps the host route 192\.168\.50\.0\/24 via uplink0/,
+      ],
+      ["networks: [\n  - name: x\n", /not valid YAML: .*line \d+/],
+      [labFile({ extra: "colour: blue" }), /bad\.yaml: colour: unknown key/],
+      [
+        labFile({ machines: "  - name: etcd\n    role: etcd\n    count: many" }),
+        /machines\[0\]\.count: expected a positive integer/,
+      ],
+      [
+        labFile({ machines: "  - name: etcd\n    role: nosuchrole" }),
+        /machines\[0\]\.role: unknown role nosuchrole/,
+      ],
+      [
+        labFile({ extra: `fleet:\n  dir: ${dir}\n  units: ['kube-*.service']` }),
+        /fleet\.units\[0\]: kube-\*\.service matches no unit file/,
+      ],
+    ];
+    for (const [text, message] of cases) {
+      const bad = await write("bad.yaml", text);
+      for (const args of [
+        ["up", "-f", bad],
+        ["up", "-f", bad, "--plan"],
+      ]) {
+        const r = await lab.lab(args, { reject: false });
+        expect(r.exitCode, `${text}\n${r.stdout}`).toBe(2);
+        expect(r.stderr).toMatch(message);
+      }
+    }
+    expect(await lab.labJson<unknown[]>(["net", "list"])).toEqual([]);
+    expect(await lab.labJson<unknown[]>(["image", "list"])).toEqual([]);
+    expect(await vms()).toEqual([]);
+    await inNs(lab.ns, ["ip", "link", "del", "uplink0"]);
+    expect(await links(lab.ns)).toEqual(["lo"]);
+  });
+
+  it("--plan changes nothing and lists what it would create", async () => {
+    const r = await lab.lab(["up", "-f", file, "--plan"]);
+    expect(r.stdout).toMatch(/vm +node-2 +create +role kubernetes, 172\.16\.11\.12/);
+    expect(r.stdout).toMatch(/plan: 5 to create/);
+    expect(await lab.labJson<unknown[]>(["net", "list"])).toEqual([]);
+  });
+
+  it("brings the lab up: every VM running with its LAB-READY line and planned IP", async () => {
+    const r = await lab.lab(["up", "-f", file]);
+    expect(r.stdout).toMatch(/lab up: 5 change\(s\), 0 unchanged/);
+    expect(r.stderr).toMatch(/vm etcd: ready, 172\.16\.11\.10/);
+    const list = await vms();
+    expect(Object.fromEntries(list.map((v) => [v.name, [v.state, v.ip]]))).toEqual({
+      etcd: ["running", PLANNED.etcd],
+      "node-1": ["running", PLANNED["node-1"]],
+      "node-2": ["running", PLANNED["node-2"]],
+    });
+    for (const [name, ip] of Object.entries(PLANNED)) {
+      const ready = await readyLines(lab.run, name);
+      expect(ready, name).toHaveLength(1);
+      expect(ready[0]).toMatchObject({ name, hostname: name, ip });
+    }
+  });
+
+  it("a second lab up does nothing and changes nothing", async () => {
+    const [before, procs] = [await ledger(), await childProcesses(lab)];
+    const r = await lab.lab(["up", "-f", file]);
+    expect(r.stdout).toMatch(/^nothing to do/);
+    expect(await ledger()).toBe(before);
+    expect(await childProcesses(lab)).toEqual(procs);
+    const plan = JSON.parse((await lab.lab(["up", "-f", file, "--plan", "--json"])).stdout);
+    expect(plan.steps.every((s: { action: string }) => s.action === "unchanged")).toBe(true);
+  });
+
+  it("after a VM stops, --plan shows exactly one start, and lab up starts it again", async () => {
+    await lab.lab(["vm", "stop", "node-2"]);
+    const plan = JSON.parse((await lab.lab(["up", "-f", file, "--plan", "--json"])).stdout);
+    const changes = plan.steps.filter((s: { action: string }) => s.action !== "unchanged");
+    expect(changes.map((s: { id: string; action: string }) => [s.id, s.action])).toEqual([
+      ["vm/node-2", "start"],
+    ]);
+    const text = (await lab.lab(["up", "-f", file, "--plan"])).stdout;
+    expect(text.match(/ start /g)).toHaveLength(1);
+    await lab.lab(["up", "-f", file]);
+    expect(await readyLines(lab.run, "node-2")).toHaveLength(2);
+  });
+
+  it("reports a VM with another spec as a conflict and changes nothing", async () => {
+    const other = await write("other.yaml", labFile().replace("count: 2", "count: 2\n    memory: 300"));
+    const before = await ledger();
+    const r = await lab.lab(["up", "-f", other], { reject: false });
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toMatch(/vm node-1: exists with memory \(MiB\) 256 \(lab file: 300\)/);
+    expect(r.stderr).toMatch(/hint: 'lab vm destroy node-1'/);
+    expect(await ledger()).toBe(before);
+  });
+
+  it("lab status shows networks and VMs in one table, with a note on fleet", async () => {
+    const r = await lab.lab(["status", "-f", file]);
+    expect(r.stdout).toMatch(
+      /network +default +up +172\.16\.11\.0\/24 +bridge labbr0 present, dnsmasq pid \d+/,
+    );
+    expect(r.stdout).toMatch(/vm +node-1 +running +172\.16\.11\.11 +role kubernetes.*LAB-READY/);
+    expect(r.stdout).toMatch(/fleet: image lab-test has no fleet/);
+  });
+
+  it("lab down --forget leaves the namespace clean", async () => {
+    const r = await lab.lab(["down", "-f", file, "--forget"]);
+    expect(r.stdout).toMatch(/vm etcd: destroyed; MAC and IP released/);
+    expect(r.stdout).toMatch(/network default: removed/);
+    expect(await links(lab.ns)).toEqual(["lo"]);
+    expect(await iptablesSave(lab.ns)).toEqual([]);
+    expect(await childProcesses(lab)).toEqual([]);
+    expect(await readdir(path.join(lab.home, "vms"))).toEqual([]);
+    expect(JSON.parse(await ledger()).identities).toEqual({});
+    expect((await lab.lab(["down", "-f", file, "--forget"])).stdout).toMatch(/vm etcd: did not exist/);
+  });
+
+  it("Ctrl-C starts no new step, exits 130 with a summary; lab down cleans up after it", async () => {
+    const child = execa("ip", ["netns", "exec", lab.ns, process.execPath, labBin, "up", "-f", file], {
+      env: lab.env,
+      extendEnv: false,
+      reject: false,
+    });
+    let stderr = "";
+    let sent = false;
+    child.stderr!.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && /vm etcd: running/.test(stderr)) sent = child.kill("SIGINT");
+    });
+    const r = await child;
+    expect(r.exitCode, `${stderr}\n${r.stdout}`).toBe(130);
+    expect(String(r.stdout)).toMatch(/^interrupted after/);
+    expect(String(r.stdout)).toMatch(/not started: +vm node-1, vm node-2|not started: +vm node-2/);
+    expect(stderr).toMatch(/lab up was interrupted/);
+    const names = (await vms()).map((v) => v.name);
+    expect(names).toContain("etcd");
+    expect(names).not.toContain("node-2");
+    await lab.lab(["down", "-f", file, "--forget"]);
+    expect(await links(lab.ns)).toEqual(["lo"]);
+    expect(await childProcesses(lab)).toEqual([]);
+  });
+});
