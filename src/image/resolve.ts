@@ -26,7 +26,6 @@ export class BrokenImageError extends LabError {
 }
 
 /** Temporary directories (staging, removal) start with this; they are never images. */
-export const TEMP_PREFIX = ".tmp-";
 
 const notFoundHint = (name: string) =>
   `see 'lab image list'; get it with 'lab image pull ${name}' (catalog: 'lab image catalog') or 'lab image import PATH --name ${name}'`;

@@ -1,14 +1,17 @@
 // Whole-image atomic writes: an image is built in $LAB_HOME/images/.tmp-<pid>-<random>-<name>
 // and renamed into place, so a crash or an error never leaves half an image. Temp directories
 // of a dead process (or forgotten by this one) are removed by the next operation.
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { mkdir, open, readdir, rename } from "node:fs/promises";
 import path from "node:path";
 import type { LabPaths } from "../state/paths.js";
-import { TEMP_PREFIX } from "./resolve.js";
+import { TempArea } from "../state/temp.js";
 
-/** Temp dirs this process is using right now: never stale, whatever their age. */
-const active = new Set<string>();
+const areas = new Map<string, TempArea>();
+const area = (p: LabPaths) => {
+  const a = areas.get(p.imagesDir) ?? new TempArea(p.imagesDir);
+  areas.set(p.imagesDir, a);
+  return a;
+};
 
 export interface Staging {
   dir: string;
@@ -16,48 +19,21 @@ export interface Staging {
   discard(): Promise<void>;
 }
 
-function tempDir(p: LabPaths, label: string): string {
-  return path.join(p.imagesDir, `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}-${label}`);
-}
-
 export async function createStaging(p: LabPaths, name: string): Promise<Staging> {
   await mkdir(p.imagesDir, { recursive: true, mode: 0o755 });
   await cleanStaleTemp(p);
-  const dir = tempDir(p, name);
+  const dir = area(p).claim(name);
   await mkdir(dir, { mode: 0o755 });
-  active.add(dir);
   return {
     dir,
     file: (f) => path.join(dir, f),
-    discard: async () => {
-      await rm(dir, { recursive: true, force: true });
-      active.delete(dir);
-    },
+    discard: () => area(p).release(dir),
   };
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Removes temp dirs left by a crash; returns their names. */
-export async function cleanStaleTemp(p: LabPaths): Promise<string[]> {
-  const removed: string[] = [];
-  for (const n of await readdir(p.imagesDir).catch(() => [] as string[])) {
-    if (!n.startsWith(TEMP_PREFIX)) continue;
-    const dir = path.join(p.imagesDir, n);
-    const pid = Number(/^\.tmp-(\d+)-/.exec(n)?.[1]);
-    const stale = !Number.isInteger(pid) || (pid === process.pid ? !active.has(dir) : !pidAlive(pid));
-    if (!stale) continue;
-    await rm(dir, { recursive: true, force: true });
-    removed.push(n);
-  }
-  return removed;
+export function cleanStaleTemp(p: LabPaths): Promise<string[]> {
+  return area(p).cleanStale();
 }
 
 async function fsyncPath(file: string, flags = "r"): Promise<void> {
@@ -73,8 +49,7 @@ async function fsyncPath(file: string, flags = "r"): Promise<void> {
 export async function commitStaging(p: LabPaths, staging: Staging, name: string): Promise<void> {
   for (const f of await readdir(staging.dir)) await fsyncPath(path.join(staging.dir, f));
   const target = p.image(name).dir;
-  const old = tempDir(p, `old-${name}`);
-  active.add(old);
+  const old = area(p).claim(`old-${name}`);
   try {
     // Linux has no portable "exchange" rename in Node: between these two renames the image is
     // briefly absent, never half there.
@@ -91,17 +66,18 @@ export async function commitStaging(p: LabPaths, staging: Staging, name: string)
       if (hadOld) await rename(old, target).catch(() => undefined);
       throw err;
     }
-    active.delete(staging.dir);
     await fsyncPath(p.imagesDir);
-    if (hadOld) await rm(old, { recursive: true, force: true });
+    if (hadOld) await area(p).release(old);
   } finally {
-    active.delete(old);
+    // On failure the old image was renamed back (or is left in place for the next cleanup).
+    area(p).forget(old);
+    area(p).forget(staging.dir);
   }
 }
 
 /** Deletes an image directory by first renaming it away, so a crash mid-delete leaves only temp. */
 export async function deleteImageDir(p: LabPaths, name: string): Promise<void> {
-  const gone = tempDir(p, `rm-${name}`);
+  const gone = area(p).claim(`rm-${name}`);
   await rename(p.image(name).dir, gone);
-  await rm(gone, { recursive: true, force: true });
+  await area(p).release(gone);
 }

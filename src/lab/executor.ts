@@ -64,80 +64,115 @@ function serializer() {
   };
 }
 
+class SkipSignal extends Error {}
+
+type Emit = (state: StepState, message?: string, error?: unknown) => void;
+
+/** One run of a plan: the gates between steps, their states, and how a run stops early. */
+class PlanRun {
+  readonly applied: Map<string, Gate>;
+  readonly ready: Map<string, Gate>;
+  readonly result: ExecResult;
+  private readonly stop = new AbortController();
+  /** Aborts waits on Ctrl-C and after another step failed. */
+  readonly waits: AbortSignal;
+  readonly exclusive = serializer();
+
+  constructor(
+    steps: Step[],
+    readonly actionsFor: (step: Step) => StepActions,
+    readonly opts: { signal: AbortSignal; onEvent: (e: StepEvent) => void },
+  ) {
+    this.applied = new Map(steps.map((s) => [s.id, gate()]));
+    this.ready = new Map(steps.map((s) => [s.id, gate()]));
+    this.result = { states: new Map(steps.map((s) => [s.id, "pending"])), interrupted: false };
+    this.waits = AbortSignal.any([opts.signal, this.stop.signal]);
+  }
+
+  private halted(): boolean {
+    return this.opts.signal.aborted || this.result.failed !== undefined;
+  }
+
+  private emitter(step: Step, started: () => number): Emit {
+    return (state, message, error) => {
+      this.result.states.set(step.id, state);
+      const { id, kind, name, action } = step;
+      this.opts.onEvent({
+        type: "step",
+        ...{ id, kind, name, action, state, message },
+        elapsedMs: state === "pending" || state === "unchanged" ? 0 : Date.now() - started(),
+        ...(error === undefined ? {} : { error: toLabError(error).toJSON() }),
+      });
+    };
+  }
+
+  private finish(step: Step, ok: boolean): void {
+    this.applied.get(step.id)!.resolve(ok);
+    this.ready.get(step.id)!.resolve(ok);
+  }
+
+  private async dependenciesOk(step: Step): Promise<boolean> {
+    const deps = [
+      ...step.after.map((d) => this.applied.get(d)?.promise ?? Promise.resolve(true)),
+      ...step.afterReady.map((d) => this.ready.get(d)?.promise ?? Promise.resolve(true)),
+    ];
+    return (await Promise.all(deps)).every(Boolean);
+  }
+
+  async run(step: Step): Promise<void> {
+    // Elapsed time counts from when the step itself starts, not from when it began waiting.
+    let started = Date.now();
+    const emit = this.emitter(step, () => started);
+    if (step.action === "unchanged") {
+      emit("unchanged");
+      return this.finish(step, true);
+    }
+    const depsOk = await this.dependenciesOk(step);
+    const note = (m: string) =>
+      emit(this.result.states.get(step.id) === "waiting" ? "waiting" : "running", m);
+    const actions = this.actionsFor(step);
+    const slot = actions.exclusive ? this.exclusive : <T>(f: () => Promise<T>) => f();
+    try {
+      const applied = await slot(async () => {
+        if (!depsOk || this.halted()) throw new SkipSignal(depsOk ? "interrupted" : "dependency failed");
+        started = Date.now();
+        emit("running");
+        return actions.apply(note, this.waits);
+      });
+      this.applied.get(step.id)!.resolve(true);
+      if (actions.ready) {
+        emit("waiting", applied);
+        emit("done", (await actions.ready(note, this.waits)) ?? applied);
+      } else emit("done", applied);
+      this.finish(step, true);
+    } catch (err) {
+      this.finish(step, false);
+      this.failed(step, err, emit);
+    }
+  }
+
+  private failed(step: Step, err: unknown, emit: Emit): void {
+    if (err instanceof SkipSignal) {
+      emit("skipped", `not started: ${err.message}`);
+    } else if (this.waits.aborted) {
+      const why = this.opts.signal.aborted ? "interrupted" : "stopped: another step failed";
+      const changed = this.result.states.get(step.id) === "waiting";
+      emit("interrupted", changed ? `changed; ${why} before it was ready` : why);
+    } else {
+      this.result.failed ??= { step, error: err };
+      this.stop.abort();
+      emit("failed", toLabError(err).message, err);
+    }
+  }
+}
+
 export async function executeSteps(
   steps: Step[],
   actionsFor: (step: Step) => StepActions,
   opts: { signal: AbortSignal; onEvent: (e: StepEvent) => void },
 ): Promise<ExecResult> {
-  const applied = new Map(steps.map((s) => [s.id, gate()]));
-  const ready = new Map(steps.map((s) => [s.id, gate()]));
-  const states = new Map<string, StepState>(steps.map((s) => [s.id, "pending"]));
-  const stop = new AbortController();
-  const waits = AbortSignal.any([opts.signal, stop.signal]);
-  const exclusive = serializer();
-  const result: ExecResult = { states, interrupted: false };
-  const halted = () => opts.signal.aborted || result.failed !== undefined;
-
-  const run = async (step: Step): Promise<void> => {
-    // Elapsed time counts from when the step itself starts, not from when it began waiting.
-    let started = Date.now();
-    const emit = (state: StepState, message?: string, error?: unknown) => {
-      states.set(step.id, state);
-      const { id, kind, name, action } = step;
-      opts.onEvent({
-        type: "step",
-        ...{ id, kind, name, action, state, message },
-        elapsedMs: state === "pending" || state === "unchanged" ? 0 : Date.now() - started,
-        ...(error === undefined ? {} : { error: toLabError(error).toJSON() }),
-      });
-    };
-    const finish = (ok: boolean) => {
-      applied.get(step.id)!.resolve(ok);
-      ready.get(step.id)!.resolve(ok);
-    };
-    if (step.action === "unchanged") {
-      emit("unchanged");
-      return finish(true);
-    }
-    const deps = [
-      ...step.after.map((d) => applied.get(d)?.promise ?? Promise.resolve(true)),
-      ...step.afterReady.map((d) => ready.get(d)?.promise ?? Promise.resolve(true)),
-    ];
-    const depsOk = (await Promise.all(deps)).every(Boolean);
-    const note = (m: string) => emit(states.get(step.id) === "waiting" ? "waiting" : "running", m);
-    const actions = actionsFor(step);
-    try {
-      const applyMessage = await (actions.exclusive ? exclusive : (f: () => Promise<unknown>) => f())(
-        async () => {
-          if (!depsOk || halted()) throw new SkipSignal(depsOk ? "interrupted" : "dependency failed");
-          started = Date.now();
-          emit("running");
-          return actions.apply(note, waits);
-        },
-      );
-      applied.get(step.id)!.resolve(true);
-      if (actions.ready) {
-        emit("waiting", applyMessage as string | undefined);
-        emit("done", (await actions.ready(note, waits)) ?? (applyMessage as string | undefined));
-      } else emit("done", applyMessage as string | undefined);
-      finish(true);
-    } catch (err) {
-      finish(false);
-      if (err instanceof SkipSignal) return emit("skipped", `not started: ${err.message}`);
-      if (waits.aborted) {
-        const why = opts.signal.aborted ? "interrupted" : "stopped: another step failed";
-        const changed = states.get(step.id) === "waiting";
-        return emit("interrupted", changed ? `changed; ${why} before it was ready` : why);
-      }
-      result.failed ??= { step, error: err };
-      stop.abort();
-      emit("failed", toLabError(err).message, err);
-    }
-  };
-
-  await Promise.all(steps.map(run));
-  result.interrupted = opts.signal.aborted;
-  return result;
+  const run = new PlanRun(steps, actionsFor, opts);
+  await Promise.all(steps.map((s) => run.run(s)));
+  run.result.interrupted = opts.signal.aborted;
+  return run.result;
 }
-
-class SkipSignal extends Error {}

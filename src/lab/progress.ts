@@ -110,7 +110,8 @@ export function lineView(out: Writable): UpView {
       const changed = prev?.state !== e.state;
       if (!changed && (!e.message || Date.now() - (prev?.noteAt ?? 0) < 5000)) return;
       last.set(e.id, { state: e.state, noteAt: Date.now() });
-      const timed = e.state !== "running" && e.state !== "unchanged" ? ` (${seconds(e.elapsedMs)})` : "";
+      const untimed = e.state === "running" || e.state === "unchanged" || e.state === "skipped";
+      const timed = untimed ? "" : ` (${seconds(e.elapsedMs)})`;
       const what = e.state === "running" && changed ? `${e.action}…` : (e.message ?? WORD[e.state]);
       out.write(`${e.kind} ${e.name}: ${e.state === "failed" ? "FAILED: " : ""}${what}${timed}\n`);
     },

@@ -70,8 +70,6 @@ function mirrorFiles(dir: string) {
   return {
     index: path.join(dir, "index.json"),
     artifact: (name: string) => path.join(dir, name),
-    temp: (label: string) => path.join(dir, `.tmp-${label}`),
-    tempPrefix: ".tmp-",
   };
 }
 

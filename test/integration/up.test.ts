@@ -1,7 +1,7 @@
 // `lab up` / `lab down` / `lab status` with the real daemon, OVS, dnsmasq and qemu (TCG) inside a
 // namespace this test creates, from small lab files that boot the offline lab-test image.
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -214,4 +214,55 @@ describe.skipIf(skip)("lab up / down / status (real qemu, OVS and dnsmasq in a n
     expect(await links(lab.ns)).toEqual(["lo"]);
     expect(await childProcesses(lab)).toEqual([]);
   });
+});
+
+// Opt-in (about two minutes under TCG): the fleet part of `lab up` against real etcd and fleet on
+// the lab-fleet image (scripts/build-fleet-image.mjs): flannel's key, the machine gate, a unit.
+const fleetBundle = path.join(repoRoot, ".cache/images/lab-fleet");
+const fleetWanted = process.env.LAB_TEST_FLEET_UP === "1";
+describe.skipIf(skip || !fleetWanted)("lab up with fleet units (lab-fleet image)", () => {
+  let lab: LabEnv;
+  let dir: string;
+  let file: string;
+
+  beforeAll(async () => {
+    if (!existsSync(path.join(fleetBundle, "manifest.json")))
+      throw new Error("build the lab-fleet image first: npx zx scripts/build-fleet-image.mjs");
+    lab = await createLabEnv(await createNetns("labF"));
+    dir = await mkdtemp(path.join(tmpdir(), "lab-upf-"));
+    await mkdir(path.join(dir, "units"));
+    await writeFile(
+      path.join(dir, "units/hello.service"),
+      "[Service]\nExecStart=/bin/sh -c 'while true; do sleep 10; done'\n\n[X-Fleet]\nMachineMetadata=role=kubernetes\n",
+    );
+    file = path.join(dir, "lab.yaml");
+    await writeFile(
+      file,
+      `networks:\n  - name: default\n    subnet: 172.16.11.0/24\n    cluster:\n      podNetwork: 10.0.0.0/16\nimages:\n  - name: lab-fleet\n    import: ${fleetBundle}\nmachines:\n  - name: etcd\n    role: etcd\n    ip: 172.16.11.10\n    memory: 512\n  - group: node\n    role: kubernetes\n    memory: 512\nfleet:\n  units: [hello.service]\n`,
+    );
+  });
+
+  afterAll(async () => {
+    await lab?.cleanup();
+    await deleteAllNetns();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("seeds flannel, waits for both machines in fleet, launches the unit; again: nothing to do", async () => {
+    const r = await lab.lab(["up", "-f", file]);
+    expect(r.stderr).toMatch(/flannel default: set in etcd on 172\.16\.11\.10/);
+    expect(r.stderr).toMatch(/fleet machines: 2 machine\(s\) registered/);
+    expect(r.stderr).toMatch(/unit hello\.service: launched/);
+    expect((await lab.lab(["up", "-f", file])).stdout).toMatch(/^nothing to do/);
+    const status = await lab.labJson<{ fleet: { machines: unknown[]; units: { name: string }[] } }>([
+      "status",
+      "-f",
+      file,
+    ]);
+    expect(status.fleet.machines).toHaveLength(2);
+    expect(status.fleet.units.map((u) => u.name)).toEqual(["hello.service"]);
+    const down = await lab.lab(["down", "-f", file, "--forget"]);
+    expect(down.stdout).toMatch(/unit hello\.service: destroyed in fleet/);
+    expect(await links(lab.ns)).toEqual(["lo"]);
+  }, 480_000);
 });
