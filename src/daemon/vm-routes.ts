@@ -26,6 +26,13 @@ function stringList(body: Record<string, unknown>, key: string): string[] | unde
   return v as string[];
 }
 
+function objectField(body: Record<string, unknown>, key: string): Record<string, unknown> | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "object" || Array.isArray(v)) throw new UsageError(`field ${key} must be a mapping`);
+  return v as Record<string, unknown>;
+}
+
 function createRequest(req: RequestContext) {
   const b = req.body;
   const configDrive = opt<string>(b, "configDrive", "string");
@@ -48,6 +55,7 @@ function createRequest(req: RequestContext) {
     configDrive: configDrive as "iso" | "9p" | undefined,
     restart: opt<string>(b, "restart", "string"),
     accel: accel as "auto" | "kvm" | "tcg" | undefined,
+    cloudConfig: objectField(b, "cloudConfig"),
   };
 }
 

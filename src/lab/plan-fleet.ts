@@ -5,6 +5,7 @@ import type { DesiredLab } from "./desired.js";
 import type { FleetObserved } from "./fleet-steps.js";
 import type { PlanExtras } from "./planner.js";
 import { type FlannelConfig, type Step, stepId } from "./steps.js";
+import type { LocalUnit } from "./units.js";
 
 export const FLEET_GATE = "machines";
 
@@ -32,6 +33,30 @@ export function sameUnitOptions(a: UnitOption[], b: UnitOption[]): boolean {
     a.length === b.length &&
     a.every((o, i) => o.section === b[i]!.section && o.name === b[i]!.name && o.value === b[i]!.value)
   );
+}
+
+function unitStep(u: LocalUnit, fleet: FleetObserved | undefined, etcdIp: string, before: string[]): Step {
+  const have = fleet?.units.find((x) => x.name === u.name);
+  const base = {
+    id: stepId("unit", u.name),
+    kind: "unit" as const,
+    name: u.name,
+    etcdIp,
+    options: u.options ?? [],
+    after: [],
+    afterReady: before,
+  };
+  if (have && !sameUnitOptions(have.options ?? [], u.options ?? [])) {
+    return {
+      ...base,
+      action: "conflict",
+      detail: "fleet holds another version of this unit (fleet does not notice changed unit files)",
+      hint: `'lab down -f FILE' removes the lab's units; or 'fleetctl destroy ${u.name}'`,
+    };
+  }
+  if (have?.desiredState === "launched")
+    return { ...base, action: "unchanged", detail: `launched (${have.currentState ?? "?"})` };
+  return { ...base, action: "launch", detail: `from ${u.file}` };
 }
 
 export function planFleetSteps(
@@ -76,28 +101,7 @@ export function planFleetSteps(
     after: [],
     afterReady: members.map((m) => stepId("vm", m.name)),
   });
-  for (const u of extras.units) {
-    const have = fleet?.units.find((x) => x.name === u.name);
-    const sameOptions = have && sameUnitOptions(have.options ?? [], u.options ?? []);
-    const base = {
-      id: stepId("unit", u.name),
-      kind: "unit" as const,
-      name: u.name,
-      etcdIp,
-      options: u.options ?? [],
-      after: [],
-      afterReady: [gate, ...steps.filter((s) => s.kind === "flannel").map((s) => s.id)],
-    };
-    if (have && !sameOptions) {
-      steps.push({
-        ...base,
-        action: "conflict",
-        detail: "fleet holds another version of this unit (fleet does not notice changed unit files)",
-        hint: `'lab down -f FILE' removes the lab's units; or 'fleetctl destroy ${u.name}'`,
-      });
-    } else if (have?.desiredState === "launched") {
-      steps.push({ ...base, action: "unchanged", detail: `launched (${have.currentState ?? "?"})` });
-    } else steps.push({ ...base, action: "launch", detail: `from ${u.file}` });
-  }
+  const before = [gate, ...steps.filter((s) => s.kind === "flannel").map((s) => s.id)];
+  for (const u of extras.units) steps.push(unitStep(u, fleet, etcdIp, before));
   return steps;
 }

@@ -38,6 +38,8 @@ export const VmSpec = z.object({
   network: z.string(),
   sshKeys: z.array(z.string()),
   configDrive: z.enum(["iso", "9p"]),
+  /** The user's extra cloud-config, merged into the role template's output. */
+  cloudConfig: z.record(z.string(), z.unknown()).optional(),
   restart: RestartPolicy,
   accel: z.enum(["auto", "kvm", "tcg"]),
   /** Whether the user wants it running (start) or not (stop); drives restart and adoption. */

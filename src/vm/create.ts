@@ -29,6 +29,7 @@ export interface VmCreateRequest {
   configDrive?: "iso" | "9p";
   restart?: string;
   accel?: "auto" | "kvm" | "tcg";
+  cloudConfig?: Record<string, unknown>;
 }
 
 function checkNumber(
@@ -108,6 +109,7 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
     configDrive,
     restart: restart.data,
     accel: req.accel ?? "auto",
+    ...(req.cloudConfig ? { cloudConfig: req.cloudConfig } : {}),
     wantRunning: false,
     createdAt: new Date().toISOString(),
   };

@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { writeConfigDrive } from "../cloudconfig/config-drive.js";
 import { defaultTemplatesDir, renderCloudConfig } from "../cloudconfig/render.js";
+import { deepMerge } from "../cloudconfig/tree.js";
 import type { LabContext } from "../context.js";
 import type { ResolvedImage } from "../image/resolve.js";
 import { fleetdExtraFor } from "../mirror/fleetd.js";
@@ -40,6 +41,14 @@ export function etcdEndpoint(ledger: Ledger, spec: VmSpec, id: Identity, net: Ne
   return `http://${ip ?? `etcd.${net.domain}`}:2379`;
 }
 
+function mergeExtras(
+  ...extras: (Record<string, unknown> | undefined)[]
+): Record<string, unknown> | undefined {
+  const present = extras.filter((e): e is Record<string, unknown> => e !== undefined);
+  if (present.length === 0) return undefined;
+  return present.reduce((acc, e) => deepMerge(acc, e) as Record<string, unknown>, {});
+}
+
 export async function writeVmConfigDrive(
   ctx: LabContext,
   spec: VmSpec,
@@ -59,7 +68,7 @@ export async function writeVmConfigDrive(
     domain: net.domain,
     etcdEndpoint: etcdEndpoint(ledger, spec, id, net),
     sshKeys,
-    extra: await fleetdExtraFor(ctx, spec, net),
+    extra: mergeExtras(spec.cloudConfig, await fleetdExtraFor(ctx, spec, net)),
   });
   const f = ctx.paths.vm(spec.name);
   await writeConfigDrive(ctx.host, f.configDir, spec.configDrive === "iso" ? f.configIso : undefined, {

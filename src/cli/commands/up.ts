@@ -4,12 +4,12 @@ import { LabClient } from "../../client/client.js";
 import { ConflictError } from "../../errors.js";
 import { actionsFor } from "../../lab/actions.js";
 import { downError, labDown } from "../../lab/down.js";
-import { executeSteps } from "../../lab/executor.js";
+import { type ExecResult, executeSteps } from "../../lab/executor.js";
 import { DEFAULT_LAB_FILE } from "../../lab/load.js";
 import { prepareUp } from "../../lab/prepare.js";
 import { chooseView, jsonView } from "../../lab/progress.js";
 import { labStatus, statusRows } from "../../lab/status.js";
-import { isChange, summarizeActions } from "../../lab/steps.js";
+import { isChange, type Step, summarizeActions } from "../../lab/steps.js";
 import { conflictLines, planRows, resultLines, runError } from "../../lab/summary.js";
 import { printJson, printTable } from "../output.js";
 
@@ -24,43 +24,26 @@ const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-export async function upCommand(opts: LabOpts): Promise<void> {
-  const file = opts.file ?? DEFAULT_LAB_FILE;
-  const client = new LabClient();
-  const { steps, desired } = await prepareUp(client, file);
-  if (opts.plan) {
-    if (opts.json) return jsonView(process.stdout).start(steps);
-    printTable(["KIND", "NAME", "ACTION", "DETAILS"], planRows(steps));
-    for (const l of conflictLines(steps)) out(`conflict: ${l}`);
-    const idle = steps.every((s) => s.action === "unchanged");
-    return out(idle ? "plan: nothing to do" : `plan: ${summarizeActions(steps)}`);
+function printPlan(steps: Step[], json: boolean): void {
+  if (json) {
+    jsonView(process.stdout).start(steps);
+    return;
   }
-  const conflicts = conflictLines(steps);
-  if (conflicts.length > 0) {
-    throw new ConflictError(
-      `${file} conflicts with what exists; nothing was changed:\n  ${conflicts.join("\n  ")}`,
-      {
-        hint: steps.find((s) => s.action === "conflict")?.hint,
-      },
-    );
-  }
-  if (!steps.some(isChange)) {
-    if (opts.json) return printJson({ type: "summary", changed: 0, unchanged: steps.length });
-    return out(`nothing to do: all ${steps.length} resources of ${file} are as declared`);
-  }
-  if (desired.artifacts.length > 0)
-    process.stderr.write(
-      `note: ${desired.artifacts.length} artifact(s) declared; labd has no mirror yet, skipped\n`,
-    );
-  const view = chooseView(!!opts.json, process.stdout, process.stderr, steps.length);
+  printTable(["KIND", "NAME", "ACTION", "DETAILS"], planRows(steps));
+  for (const l of conflictLines(steps)) out(`conflict: ${l}`);
+  const idle = steps.every((s) => s.action === "unchanged");
+  out(idle ? "plan: nothing to do" : `plan: ${summarizeActions(steps)}`);
+}
+
+/** Runs the steps with a live view; Ctrl-C stops starting new ones (a second Ctrl-C kills). */
+async function runSteps(steps: Step[], client: LabClient, json: boolean): Promise<ExecResult> {
+  const view = chooseView(json, process.stdout, process.stderr, steps.length);
   const interrupt = new AbortController();
   const onSigint = () => interrupt.abort();
   process.once("SIGINT", onSigint);
-  const started = Date.now();
   view.start(steps);
-  let result: Awaited<ReturnType<typeof executeSteps>>;
   try {
-    result = await executeSteps(steps, (s) => actionsFor(s, { client }), {
+    return await executeSteps(steps, (s) => actionsFor(s, { client }), {
       signal: interrupt.signal,
       onEvent: (e) => view.event(e),
     });
@@ -68,16 +51,35 @@ export async function upCommand(opts: LabOpts): Promise<void> {
     view.stop();
     process.off("SIGINT", onSigint);
   }
+}
+
+export async function upCommand(opts: LabOpts): Promise<void> {
+  const file = opts.file ?? DEFAULT_LAB_FILE;
+  const client = new LabClient();
+  const { steps, desired } = await prepareUp(client, file);
+  // The file accepts it already; labd's VM API has no field for it yet (see the lab's notes).
+  if (opts.plan) return printPlan(steps, !!opts.json);
+  const conflicts = conflictLines(steps);
+  if (conflicts.length > 0) {
+    const hint = steps.find((s) => s.action === "conflict")?.hint;
+    throw new ConflictError(
+      `${file} conflicts with what exists; nothing was changed:\n  ${conflicts.join("\n  ")}`,
+      {
+        hint,
+      },
+    );
+  }
+  if (!steps.some(isChange)) {
+    if (opts.json) return printJsonLine({ type: "summary", changed: 0, unchanged: steps.length });
+    return out(`nothing to do: all ${steps.length} resources of ${file} are as declared`);
+  }
+  const started = Date.now();
+  const result = await runSteps(steps, client, !!opts.json);
   const elapsedMs = Date.now() - started;
   if (opts.json) {
+    const { interrupted, failed } = result;
     const states = Object.fromEntries(result.states);
-    printJsonLine({
-      type: "summary",
-      elapsedMs,
-      interrupted: result.interrupted,
-      failed: result.failed?.step.id,
-      states,
-    });
+    printJsonLine({ type: "summary", elapsedMs, interrupted, failed: failed?.step.id, states });
   } else for (const l of resultLines(steps, result, elapsedMs)) out(l);
   const err = runError(result);
   if (err) throw err;
