@@ -8,10 +8,10 @@ import { existsSync } from "node:fs";
 import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import * as pty from "node-pty";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openConsole } from "../helpers/console.js";
 import { waitForReady } from "../helpers/guest.js";
-import { createLabEnv, iptablesSave, type LabEnv, labBin, repoRoot } from "../helpers/lab.js";
+import { createLabEnv, iptablesSave, type LabEnv, repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless } from "../helpers/require.js";
 
@@ -108,39 +108,17 @@ describe.skipIf(skip)("lab mirror (real daemon, OVS, dnsmasq and a lab-test gues
   it("a guest fetches the artifact from the gateway and its digest matches", async () => {
     await lab.lab(["vm", "create", "node1", "--role", "etcd"]);
     await waitForReady(lab.run, "node1");
-    const term = pty.spawn(
-      "ip",
-      ["netns", "exec", lab.ns, process.execPath, labBin, "vm", "console", "node1"],
-      {
-        env: { ...lab.env, TERM: "dumb" },
-        cols: 200,
-        rows: 30,
-      },
-    );
-    let screen = "";
-    term.onData((d) => {
-      screen += d;
-    });
-    const exited = new Promise<number>((resolve) => term.onExit((e) => resolve(e.exitCode)));
-    const waitFor = async (re: RegExp, ms = 30_000) => {
-      const deadline = Date.now() + ms;
-      while (!re.test(screen) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      if (!re.test(screen)) throw new Error(`console never showed ${re}; screen:\n${screen.slice(-1500)}`);
-    };
-    await waitFor(/Ctrl-\] detaches/);
-    term.write("\r");
-    await waitFor(/node1# /);
+    const con = await openConsole(lab, "node1");
     const base = `http://${GATEWAY}:${PORT}`;
-    term.write(
+    con.write(
       `cd /tmp && wget -q -O hello ${base}/hello && wget -q -O hello.sha256 ${base}/hello.sha256 && sha256sum hello && sha256sum -c hello.sha256\r`,
     );
-    await waitFor(/hello: OK/);
-    expect(screen).toContain(`${sha256(hello)}  hello`);
+    await con.waitFor(/hello: OK/);
+    expect(con.screen()).toContain(`${sha256(hello)}  hello`);
     // A host key line as a guest prints it, for the known_hosts check below.
-    term.write(`echo LAB-SSH-HOSTKEY ssh-ed25519 ${ED25519}\r`);
-    await waitFor(new RegExp(`\\nLAB-SSH-HOSTKEY ssh-ed25519 ${ED25519}`));
-    term.write("\x1d");
-    expect(await exited).toBe(0);
+    con.write(`echo LAB-SSH-HOSTKEY ssh-ed25519 ${ED25519}\r`);
+    await con.waitFor(new RegExp(`\\nLAB-SSH-HOSTKEY ssh-ed25519 ${ED25519}`));
+    expect(await con.detach()).toBe(0);
   });
 
   it("puts lab's own key on every VM and reads host keys from the console into lab's known_hosts", async () => {

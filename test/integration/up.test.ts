@@ -216,10 +216,10 @@ describe.skipIf(skip)("lab up / down / status (real qemu, OVS and dnsmasq in a n
   });
 });
 
-// Opt-in (about two minutes under TCG): the fleet part of `lab up` against real etcd and fleet on
-// the lab-fleet image (scripts/build-fleet-image.mjs): flannel's key, the machine gate, a unit.
+// The fleet part of `lab up` against real etcd and fleet on the lab-fleet image (about two minutes
+// under TCG; LAB_TEST_FLEET_UP=0 skips it locally): flannel's key, the machine gate, a unit.
 const fleetBundle = path.join(repoRoot, ".cache/images/lab-fleet");
-const fleetWanted = process.env.LAB_TEST_FLEET_UP === "1";
+const fleetWanted = process.env.LAB_TEST_FLEET_UP !== "0" || process.env.CI === "true";
 describe.skipIf(skip || !fleetWanted)("lab up with fleet units (lab-fleet image)", () => {
   let lab: LabEnv;
   let dir: string;
@@ -238,7 +238,7 @@ describe.skipIf(skip || !fleetWanted)("lab up with fleet units (lab-fleet image)
     file = path.join(dir, "lab.yaml");
     await writeFile(
       file,
-      `networks:\n  - name: default\n    subnet: 172.16.11.0/24\n    cluster:\n      podNetwork: 10.0.0.0/16\nimages:\n  - name: lab-fleet\n    import: ${fleetBundle}\nmachines:\n  - name: etcd\n    role: etcd\n    ip: 172.16.11.10\n    memory: 512\n  - group: node\n    role: kubernetes\n    memory: 512\nfleet:\n  units: [hello.service]\n`,
+      `networks:\n  - name: default\n    subnet: 172.16.11.0/24\n    cluster:\n      podNetwork: 10.0.0.0/16\nimages:\n  - name: lab-fleet\n    import: ${fleetBundle}\nmachines:\n  - name: etcd\n    role: etcd\n    ip: 172.16.11.10\n    memory: 512\n  - group: node\n    role: kubernetes\n    count: 2\n    memory: 512\nfleet:\n  units: [hello.service]\n`,
     );
   });
 
@@ -248,10 +248,10 @@ describe.skipIf(skip || !fleetWanted)("lab up with fleet units (lab-fleet image)
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it("seeds flannel, waits for both machines in fleet, launches the unit; again: nothing to do", async () => {
+  it("seeds flannel, waits for all three machines in fleet, launches the unit; again: nothing to do", async () => {
     const r = await lab.lab(["up", "-f", file]);
     expect(r.stderr).toMatch(/flannel default: set in etcd on 172\.16\.11\.10/);
-    expect(r.stderr).toMatch(/fleet machines: 2 machine\(s\) registered/);
+    expect(r.stderr).toMatch(/fleet machines: 3 machine\(s\) registered/);
     expect(r.stderr).toMatch(/unit hello\.service: launched/);
     expect((await lab.lab(["up", "-f", file])).stdout).toMatch(/^nothing to do/);
     const status = await lab.labJson<{ fleet: { machines: unknown[]; units: { name: string }[] } }>([
@@ -259,7 +259,7 @@ describe.skipIf(skip || !fleetWanted)("lab up with fleet units (lab-fleet image)
       "-f",
       file,
     ]);
-    expect(status.fleet.machines).toHaveLength(2);
+    expect(status.fleet.machines).toHaveLength(3);
     expect(status.fleet.units.map((u) => u.name)).toEqual(["hello.service"]);
     const down = await lab.lab(["down", "-f", file, "--forget"]);
     expect(down.stdout).toMatch(/unit hello\.service: destroyed in fleet/);

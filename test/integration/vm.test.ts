@@ -4,19 +4,11 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import * as pty from "node-pty";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { VmStatus } from "../../src/vm/status.js";
+import { openConsole } from "../helpers/console.js";
 import { waitForReady } from "../helpers/guest.js";
-import {
-  childProcesses,
-  createLabEnv,
-  iptablesSave,
-  type LabEnv,
-  labBin,
-  links,
-  repoRoot,
-} from "../helpers/lab.js";
+import { childProcesses, createLabEnv, iptablesSave, type LabEnv, links, repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless } from "../helpers/require.js";
 
@@ -106,32 +98,10 @@ describe.skipIf(skip)("lab vm (real qemu, OVS and dnsmasq in a namespace)", () =
 
   it("lab vm console drives the guest's serial console (guest-to-guest ping over the bridge)", async () => {
     const target = (await vm("node2")).ip!;
-    const term = pty.spawn(
-      "ip",
-      ["netns", "exec", lab.ns, process.execPath, labBin, "vm", "console", "node1"],
-      {
-        env: { ...lab.env, TERM: "dumb" },
-        cols: 120,
-        rows: 30,
-      },
-    );
-    let screen = "";
-    term.onData((d) => {
-      screen += d;
-    });
-    const exited = new Promise<number>((resolve) => term.onExit((e) => resolve(e.exitCode)));
-    const waitFor = async (re: RegExp, ms = 20_000) => {
-      const deadline = Date.now() + ms;
-      while (!re.test(screen) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      if (!re.test(screen)) throw new Error(`console never showed ${re}; screen:\n${screen.slice(-1500)}`);
-    };
-    await waitFor(/Ctrl-\] detaches/);
-    term.write("\r");
-    await waitFor(/node1# /);
-    term.write(`ping -c 1 -W 5 ${target}\r`);
-    await waitFor(/1 packets received/);
-    term.write("\x1d");
-    expect(await exited).toBe(0);
+    const con = await openConsole(lab, "node1");
+    con.write(`ping -c 1 -W 5 ${target}\r`);
+    await con.waitFor(/1 packets received/);
+    expect(await con.detach()).toBe(0);
   });
 
   it("keeps the disk across stop/start; the base image is never written", async () => {
