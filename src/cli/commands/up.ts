@@ -56,8 +56,7 @@ async function runSteps(steps: Step[], client: LabClient, json: boolean): Promis
 export async function upCommand(opts: LabOpts): Promise<void> {
   const file = opts.file ?? DEFAULT_LAB_FILE;
   const client = new LabClient();
-  const { steps, desired } = await prepareUp(client, file);
-  // The file accepts it already; labd's VM API has no field for it yet (see the lab's notes).
+  const { steps } = await prepareUp(client, file);
   if (opts.plan) return printPlan(steps, !!opts.json);
   const conflicts = conflictLines(steps);
   if (conflicts.length > 0) {
