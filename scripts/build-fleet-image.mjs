@@ -16,6 +16,7 @@
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import lockfile from "proper-lockfile";
+import { installBundle, readManifest } from "./lib/bundle.mjs";
 
 $.verbose = false;
 
@@ -46,14 +47,6 @@ const binaries = {
 
 const started = Date.now();
 const progress = (msg) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
-
-function readManifest(dir) {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"));
-  } catch {
-    return null;
-  }
-}
 
 const sha256 = async (file) =>
   createHash("sha256")
@@ -367,23 +360,7 @@ try {
     components: { ...components, "coreos-cloudinit": cloudinitVersion, fleetd: fleetVersion },
     createdAt: new Date().toISOString(),
   };
-  // Written last inside tmp: a bundle with a manifest is a complete bundle.
-  await fs.writeFile(path.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-
-  // rename(2) cannot replace a non-empty directory: move the old bundle aside first.
-  const old = `${outDir}.old-${process.pid}`;
-  const hadOld = fs.existsSync(outDir);
-  if (hadOld) await fs.rename(outDir, old);
-  try {
-    await fs.rename(tmp, outDir);
-  } catch (e) {
-    // A concurrent build won the race: its bundle is as good as ours if the recipe is the same.
-    if (readManifest(outDir)?.version !== version) {
-      if (hadOld && !fs.existsSync(outDir)) await fs.rename(old, outDir);
-      throw e;
-    }
-  }
-  await fs.remove(old);
+  await installBundle(tmp, outDir, manifest);
   const sizeMiB = (fs.statSync(path.join(outDir, "disk.qcow2")).size / 2 ** 20).toFixed(0);
   progress(
     `built lab-fleet ${version} (kernel ${kver}, cloud-init ${cloudinitBuild}, disk.qcow2 ${sizeMiB} MiB) in ${outDir}`,

@@ -8,6 +8,7 @@
 // DIR/manifest.json already carries that version nothing is rebuilt.
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { installBundle, readManifest } from "./lib/bundle.mjs";
 
 $.verbose = false;
 
@@ -146,14 +147,6 @@ async function recipeHash(kver, bbver) {
   return h.digest("hex").slice(0, 16);
 }
 
-function readManifest(dir) {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"));
-  } catch {
-    return null;
-  }
-}
-
 const kver = argv["kernel-version"] ? String(argv["kernel-version"]) : defaultKernel();
 const vmlinuz = `/boot/vmlinuz-${kver}`;
 if (!fs.existsSync(vmlinuz)) throw new Error(`${vmlinuz} not found`);
@@ -190,23 +183,7 @@ try {
     kernelVersion: kver,
     createdAt: new Date().toISOString(),
   };
-  // Written last inside tmp: a bundle with a manifest is a complete bundle.
-  await fs.writeFile(path.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-
-  // rename(2) cannot replace a non-empty directory: move the old bundle aside first.
-  const old = `${outDir}.old-${process.pid}`;
-  const hadOld = fs.existsSync(outDir);
-  if (hadOld) await fs.rename(outDir, old);
-  try {
-    await fs.rename(tmp, outDir);
-  } catch (e) {
-    // A concurrent build won the race: its bundle is as good as ours if the recipe is the same.
-    if (readManifest(outDir)?.version !== version) {
-      if (hadOld && !fs.existsSync(outDir)) await fs.rename(old, outDir);
-      throw e;
-    }
-  }
-  await fs.remove(old);
+  await installBundle(tmp, outDir, manifest);
   console.log(
     `built lab-test image ${version} (kernel ${kver}, config drives: ${configDrive.join(", ")}) in ${outDir}`,
   );
