@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError, UsageError } from "../errors.js";
 import { listImages, resolveImage } from "../image/resolve.js";
 import { reservationsFor } from "../net/network.js";
 import { DEFAULT_NETWORK } from "../net/plan.js";
+import { ensureLabKeyPair } from "../ssh/keys.js";
 import { faultPoint } from "../state/faults.js";
 import { RestartPolicy, type VmSpec } from "../state/ledger.js";
 import { validateImageName, validateNetName, validateRoleName, validateVmName } from "../state/names.js";
@@ -160,7 +161,9 @@ export async function createVm(
     await ctx.dnsmasq.reload(net, reservationsFor(ctx.ledger.read(), net.name));
     faultPoint("vm-create:files");
     await createOverlay(ctx, spec.name, await resolveImage(ctx.paths, spec.image));
-    await writeVmConfigDrive(ctx, spec);
+    // Rendered here so a bad template fails the create; the lab key and the ISO come with start.
+    const labKey = req.noStart ? [await ensureLabKeyPair(ctx.host, ctx.paths)] : [];
+    await writeVmConfigDrive(ctx, spec, labKey, { iso: !!req.noStart });
   });
   ctx.events.emit("vm.created", { vm: spec.name, ip: identity.ip, mac: identity.mac });
   if (req.noStart) return { status: vmStatus(ctx, getSpec(ctx, spec.name), identity), changed: true };

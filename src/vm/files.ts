@@ -53,6 +53,8 @@ export async function writeVmConfigDrive(
   ctx: LabContext,
   spec: VmSpec,
   extraKeys: string[] = [],
+  /** Skip the ISO when the VM starts right away: start builds it again anyway. */
+  opts: { iso?: boolean } = {},
 ): Promise<void> {
   const ledger = ctx.ledger.read();
   const id = ledger.identities[spec.name]!;
@@ -71,7 +73,8 @@ export async function writeVmConfigDrive(
     extra: mergeExtras(spec.cloudConfig, await fleetdExtraFor(ctx, spec, net)),
   });
   const f = ctx.paths.vm(spec.name);
-  await writeConfigDrive(ctx.host, f.configDir, spec.configDrive === "iso" ? f.configIso : undefined, {
+  const iso = spec.configDrive === "iso" && opts.iso !== false ? f.configIso : undefined;
+  await writeConfigDrive(ctx.host, f.configDir, iso, {
     uuid: id.uuid,
     name: spec.name,
     hostname: spec.name,
