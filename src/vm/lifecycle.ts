@@ -77,12 +77,15 @@ export async function startVm(
   await withRollback(async (undo) => {
     // A create cut short by a crash may have left no overlay: make it now.
     await createOverlay(ctx, name, image);
-    // lab's own key on every VM, so that `lab vm ssh` works without the user's keys.
-    await writeVmConfigDrive(ctx, spec, [await ensureLabKeyPair(ctx.host, ctx.paths)]);
     await mkdir(f.runDir, { recursive: true, mode: 0o700 });
     for (const stale of [f.pid, f.qmp, f.console]) await rm(stale, { force: true });
-    const tap = await attachTap(ctx, name, net.bridge);
     undo.push("tap", () => detachTap(ctx, name));
+    // The drive (xorriso) and the tap (ip, ovs-vsctl) do not depend on each other.
+    const [tap] = await Promise.all([
+      attachTap(ctx, name, net.bridge),
+      // lab's own key on every VM, so that `lab vm ssh` works without the user's keys.
+      ensureLabKeyPair(ctx.host, ctx.paths).then((key) => writeVmConfigDrive(ctx, spec, [key])),
+    ]);
     faultPoint("vm-start:qemu");
     const argv = buildQemuArgs({
       name,
