@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ReadyLine } from "../helpers/guest.js";
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -28,15 +29,7 @@ interface Manifest {
   kernelVersion: string;
 }
 
-interface Ready {
-  name: string | null;
-  mac: string | null;
-  ip: string | null;
-  hostname: string | null;
-  marker: boolean;
-  boots: number;
-  configDrive: string;
-}
+type Ready = ReadyLine;
 
 interface Guest {
   proc: ChildProcess;
