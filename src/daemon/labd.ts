@@ -80,7 +80,6 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
     };
     supervisor.ctx = ctx;
     await rm(p.socket, { force: true });
-    const daemonCtx = ctx;
     server = createServer(
       buildRoutes(ctx, () => stop(), reconciled),
       log,
@@ -93,7 +92,6 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
     const gid = await labGroupId();
     if (gid !== undefined) await chown(p.socket, 0, gid);
     await writeFile(p.pidFile, `${process.pid}\n`);
-    ctx = daemonCtx;
   } finally {
     await release();
   }

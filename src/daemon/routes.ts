@@ -10,8 +10,6 @@ import { mirrorRoutes } from "./mirror-routes.js";
 import type { RequestContext, Route } from "./server.js";
 import { vmRoutes } from "./vm-routes.js";
 
-export const API_VERSION = "v1";
-
 function str(body: Record<string, unknown>, key: string): string | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
