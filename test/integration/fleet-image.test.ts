@@ -135,7 +135,8 @@ async function boot(tag: string, bundle: string, manifest: Manifest, disk: strin
   const mac = `52:54:00:4c:46:${(0x10 + guests.length).toString(16)}`;
   const fwd = `hostfwd=tcp:127.0.0.1:${fleetPort}-:${FLEET_PORT},hostfwd=tcp:127.0.0.1:${sshPort}-:22`;
   const args = [
-    ["-accel", "tcg", "-machine", "pc", "-m", "1024", "-smp", "2"],
+    // One vCPU like lab's VMs: two TCG vCPUs on a busy 2-core host can starve each other (RCU stalls).
+    ["-accel", "tcg", "-machine", "pc", "-m", "1024", "-smp", "1"],
     ["-display", "none", "-no-user-config", "-nodefaults", "-serial", `file:${log}`],
     ["-kernel", path.join(bundle, manifest.boot.kernel), "-initrd", path.join(bundle, manifest.boot.initrd)],
     ["-append", manifest.boot.cmdline],
