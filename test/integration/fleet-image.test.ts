@@ -6,7 +6,7 @@
 // coreos-cloudinit relies on (update-ssh-keys, /etc/environment, hostname) and that the host key
 // printed on the serial console is the one sshd presents. The same runs once more on the image
 // variant with CoreOS's coreos-cloudinit v1.14.0 (LAB_CLOUDINIT_BUILD=coreos).
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeConfigDrive } from "../../src/cloudconfig/config-drive.js";
 import { defaultTemplatesDir, renderCloudConfig } from "../../src/cloudconfig/render.js";
 import { createHost } from "../../src/host/host.js";
+import { spawnQemu } from "../helpers/qemu.js";
 import { inCI, skipUnless } from "../helpers/require.js";
 
 const run = promisify(execFile);
@@ -144,17 +145,7 @@ async function boot(tag: string, bundle: string, manifest: Manifest, disk: strin
     ["-netdev", `user,id=n0,restrict=on,${fwd}`, "-device", `virtio-net-pci,netdev=n0,mac=${mac}`],
     extra,
   ].flat();
-  const proc = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  proc.stderr?.on("data", (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    proc.on("exit", (code) => {
-      if (code !== 0 && stderr) console.error(`qemu ${tag}: ${stderr}`);
-      resolve(code);
-    });
-  });
+  const { proc, exited } = spawnQemu(tag, args);
   const guest: Guest = { tag, proc, log, fleetPort, sshPort, spawnedAt: Date.now(), exited };
   guests.push(guest);
   return guest;

@@ -1,7 +1,7 @@
 // Builds the offline lab-test guest image (scripts/build-test-image.mjs, cached) and boots it under
 // plain qemu (TCG) with each kind of config drive: ISO9660, vfat and, when the kernel has it, 9p.
 // qemu's user networking (restricted to the guest) serves the DHCP lease, so nothing leaves the host.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ReadyLine } from "../helpers/guest.js";
+import { spawnQemu } from "../helpers/qemu.js";
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -86,17 +87,7 @@ function boot(tag: string, disk: string, mac: string, extra: string[]): Guest {
     ["-netdev", "user,id=n0,restrict=on", "-device", `virtio-net-pci,netdev=n0,mac=${mac}`],
     extra,
   ].flat();
-  const proc = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  proc.stderr?.on("data", (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    proc.on("exit", (code) => {
-      if (code !== 0 && stderr) console.error(`qemu ${tag}: ${stderr}`);
-      resolve(code);
-    });
-  });
+  const { proc, exited } = spawnQemu(tag, args);
   const guest = { proc, log, qmp, exited };
   guests.push(guest);
   return guest;
