@@ -7,7 +7,7 @@ import yaml from "js-yaml";
 import { NotFoundError, UsageError } from "../errors.js";
 import { repoRoot } from "../state/repo.js";
 import { validateCloudConfig } from "./schema.js";
-import { substitutePlaceholders } from "./template.js";
+import { includedFiles, substitutePlaceholders } from "./template.js";
 import { deepMerge, findNonData, formatPath, isPlainObject } from "./tree.js";
 import { dumpYaml11 } from "./yaml11.js";
 
@@ -20,6 +20,8 @@ export interface CloudConfigInput {
   dns: string;
   domain: string;
   etcdEndpoint: string;
+  /** Where the lab mirror answers this VM: http://GATEWAY:PORT. */
+  mirrorUrl: string;
   sshKeys: string[];
   /** User-supplied cloud-config merged over the template: mappings merged, arrays appended. */
   extra?: Record<string, unknown>;
@@ -43,8 +45,10 @@ export async function renderCloudConfig(templatesDir: string, input: CloudConfig
     etcd_endpoint: input.etcdEndpoint,
     role: input.role,
     fleet_metadata: `role=${input.role}`,
+    mirror_url: input.mirrorUrl,
   };
-  let tree = substitutePlaceholders(template, file, values, input.sshKeys);
+  const includes = await readIncludes(templatesDir, includedFiles(template));
+  let tree = substitutePlaceholders(template, file, values, input.sshKeys, includes);
   let source = file;
   if (input.extra !== undefined) {
     tree = mergeExtra(tree, input.extra, file);
@@ -74,6 +78,21 @@ export async function listRoles(templatesDir: string): Promise<string[]> {
     .map((f) => f.slice(0, -TEMPLATE_EXTENSION.length))
     .filter((role) => ROLE_NAME.test(role))
     .sort();
+}
+
+export const INCLUDE_DIRNAME = "include";
+
+/** The files a template includes, read from <templates>/include; a missing one is left out (and reported by substitution). */
+async function readIncludes(templatesDir: string, names: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const name of new Set(names)) {
+    try {
+      out.set(name, await readFile(path.join(templatesDir, INCLUDE_DIRNAME, name), "utf8"));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
+  return out;
 }
 
 /** `<package root>/cloud-config`. */

@@ -14,6 +14,7 @@ export const SCALAR_PLACEHOLDERS = [
   "etcd_endpoint",
   "role",
   "fleet_metadata",
+  "mirror_url",
 ] as const;
 
 /** A string value that is exactly this placeholder becomes the list of ssh keys. */
@@ -21,10 +22,18 @@ export const LIST_PLACEHOLDER = "ssh_authorized_keys";
 
 export type PlaceholderValues = Record<(typeof SCALAR_PLACEHOLDERS)[number], string>;
 
+/**
+ * A string value that is exactly `{{include FILE}}` becomes the text of cloud-config/include/FILE
+ * (a script is kept as a file of its own, readable and checkable, instead of inside YAML). The
+ * included text is taken as is: placeholders in it are not substituted.
+ */
+const INCLUDE_ONLY = /^\{\{\s*include\s+([A-Za-z0-9][A-Za-z0-9._-]*)\s*\}\}$/;
+
 interface Context {
   file: string;
   values: PlaceholderValues;
   sshKeys: readonly string[];
+  includes: ReadonlyMap<string, string>;
 }
 
 const PLACEHOLDER = /\{\{([^{}]*)\}\}/g;
@@ -35,13 +44,32 @@ export function substitutePlaceholders(
   file: string,
   values: PlaceholderValues,
   sshKeys: readonly string[],
+  includes: ReadonlyMap<string, string> = new Map(),
 ): unknown {
-  return walk(tree, [], { file, values, sshKeys });
+  return walk(tree, [], { file, values, sshKeys, includes });
+}
+
+/** File names a tree includes with `{{include FILE}}`, so the caller can read just those. */
+export function includedFiles(tree: unknown): string[] {
+  if (typeof tree === "string") {
+    const m = INCLUDE_ONLY.exec(tree);
+    return m ? [m[1]!] : [];
+  }
+  if (Array.isArray(tree)) return tree.flatMap(includedFiles);
+  if (isPlainObject(tree)) return Object.values(tree).flatMap(includedFiles);
+  return [];
 }
 
 function walk(node: unknown, path: TreePath, ctx: Context): unknown {
   if (typeof node === "string") {
-    return LIST_ONLY.test(node) ? [...ctx.sshKeys] : substituteString(node, path, ctx);
+    if (LIST_ONLY.test(node)) return [...ctx.sshKeys];
+    const include = INCLUDE_ONLY.exec(node);
+    if (include) {
+      const text = ctx.includes.get(include[1]!);
+      if (text === undefined) throw templateError(ctx, path, `no include file ${include[1]}`);
+      return text;
+    }
+    return substituteString(node, path, ctx);
   }
   if (Array.isArray(node)) {
     // An item that is the list placeholder is spliced in, so `- "{{ssh_authorized_keys}}"` works too.
@@ -91,7 +119,7 @@ function placeholderValue(name: string, path: TreePath, ctx: Context): string {
 }
 
 function templateError(ctx: Context, path: TreePath, message: string): UsageError {
-  const known = [...SCALAR_PLACEHOLDERS, LIST_PLACEHOLDER].map((p) => `{{${p}}}`).join(", ");
+  const known = [...SCALAR_PLACEHOLDERS, LIST_PLACEHOLDER, "include FILE"].map((p) => `{{${p}}}`).join(", ");
   return new UsageError(`${ctx.file}: ${formatPath(path)}: ${message}`, {
     hint: `placeholders: ${known}`,
     details: { file: ctx.file, path: formatPath(path) },

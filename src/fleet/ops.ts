@@ -57,32 +57,38 @@ export async function setTargetState(
   );
 }
 
-/** Machines a global unit should run on: all, or those whose metadata match its MachineMetadata. */
-function globalTargets(unit: FleetUnit, machines: FleetMachine[]): number | undefined {
+/** Machines a global unit should run on (all, or those whose metadata match its MachineMetadata); undefined for other units. */
+function globalTargets(unit: FleetUnit, machines: FleetMachine[]): string[] | undefined {
   const opts = unit.options.filter((o) => o.section === "X-Fleet");
   if (!opts.some((o) => o.name === "Global" && /^(true|yes|1|on)$/i.test(o.value))) return undefined;
   const wanted = opts
     .filter((o) => o.name === "MachineMetadata")
     .flatMap((o) => o.value.split(/\s+/))
     .map((kv) => kv.split("=") as [string, string]);
-  return machines.filter((m) => wanted.every(([k, v]) => m.metadata?.[k] === v)).length;
+  return machines.filter((m) => wanted.every(([k, v]) => m.metadata?.[k] === v)).map((m) => m.id);
 }
 
+/**
+ * Whether a unit reached its target. A global unit has no current state of its own, only one per
+ * machine in /state; `targets` holds every matching machine seen while waiting, so a machine whose
+ * fleet lease lapses for a moment (a loaded TCG guest) cannot make the unit look done early.
+ */
 function reached(
   unit: FleetUnit | undefined,
   states: FleetUnitState[],
   target: TargetState,
-  machines: FleetMachine[],
+  targets: Set<string> | undefined,
 ): boolean {
   if (!unit) return false;
-  // fleet reports no current state for a global unit: it has one per machine, seen in /state.
-  const global = globalTargets(unit, machines);
-  if (global === undefined && unit.currentState !== target) return false;
-  if (target !== "launched") return global === undefined || states.length >= global;
-  const active = states.filter((s) => s.systemdActiveState === "active").length;
-  return global === undefined
-    ? states.length > 0 && active === states.length
-    : global > 0 && active >= global;
+  if (targets === undefined) {
+    if (unit.currentState !== target) return false;
+    if (target !== "launched") return true;
+    return states.length > 0 && states.every((s) => s.systemdActiveState === "active");
+  }
+  if (targets.size === 0) return false;
+  const on = (id: string) => states.find((s) => s.machineID === id);
+  if (target !== "launched") return [...targets].every((id) => on(id) !== undefined);
+  return [...targets].every((id) => on(id)?.systemdActiveState === "active");
 }
 
 async function waitFor(
@@ -93,20 +99,21 @@ async function waitFor(
 ): Promise<void> {
   const deadline = Date.now() + wait.timeoutMs;
   const pending = new Set(names);
+  const seen = new Map<string, Set<string>>();
   for (let attempt = 1; pending.size > 0; attempt++) {
     const [units, states, machines] = await Promise.all([fleet.units(), fleet.state(), fleet.machines()]);
     for (const name of [...pending]) {
       const mine = states.filter((s) => s.name === name);
       const failed = mine.find((s) => s.systemdActiveState === "failed");
       if (failed) throw unitFailed(name, failed);
-      if (
-        reached(
-          units.find((u) => u.name === name),
-          mine,
-          target,
-          machines,
-        )
-      ) {
+      const unit = units.find((u) => u.name === name);
+      const now = unit ? globalTargets(unit, machines) : undefined;
+      if (now !== undefined) {
+        const targets = seen.get(name) ?? new Set<string>();
+        for (const id of now) targets.add(id);
+        seen.set(name, targets);
+      }
+      if (reached(unit, mine, target, seen.get(name))) {
         pending.delete(name);
         wait.onProgress?.(
           `${name}: ${target}${target === "launched" ? ` (active on ${mine.length} machine(s))` : ""}`,

@@ -8,6 +8,7 @@ import { deepMerge } from "../cloudconfig/tree.js";
 import type { LabContext } from "../context.js";
 import type { ResolvedImage } from "../image/resolve.js";
 import { fleetdExtraFor } from "../mirror/fleetd.js";
+import { mirrorPort } from "../mirror/port.js";
 import type { Identity, Ledger, NetworkSpec, VmSpec } from "../state/ledger.js";
 
 export function overlayArgv(base: ResolvedImage, overlay: string): string[] {
@@ -69,6 +70,7 @@ export async function writeVmConfigDrive(
     dns: net.gateway,
     domain: net.domain,
     etcdEndpoint: etcdEndpoint(ledger, spec, id, net),
+    mirrorUrl: `http://${net.gateway}:${ctx.mirror?.port ?? mirrorPort()}`,
     sshKeys,
     extra: mergeExtras(spec.cloudConfig, await fleetdExtraFor(ctx, spec, net)),
   });

@@ -43,6 +43,7 @@ function values(role: string, hostile: boolean): CloudConfigInput {
     dns: "172.16.11.1",
     domain: "lab",
     etcdEndpoint: "http://172.16.11.10:2379",
+    mirrorUrl: "http://172.16.11.1:8080",
     sshKeys: hostile
       ? ['ssh-ed25519 AAAA "me"@lab\n  evil: true', "# key: {value}"]
       : ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7 core@lab"],

@@ -115,6 +115,7 @@ async function configDrive(tag: string, name: string, iso: boolean): Promise<{ d
     dns: "10.0.2.3",
     domain: "lab",
     etcdEndpoint: `http://${GUEST_IP}:2379`,
+    mirrorUrl: "http://10.0.2.2:8080",
     sshKeys: [sshPub],
   });
   const dir = path.join(work, `${tag}-config-2`);

@@ -132,7 +132,14 @@ for (const { build, bundle } of VARIANTS)
 
       it("starts units where fleet's rules put them, active under the guests' systemd", async () => {
         await fleet(["start", "--units-dir", units, "hello-*.service", "--timeout", "170"]);
-        const rows = JSON.parse((await fleet(["list-units", "--json"])).stdout) as UnitRow[];
+        // start returned once every unit was active where fleet put it; a loaded TCG guest can
+        // still miss a fleet heartbeat for a moment, so the listing is read until it is complete.
+        const listed = async () => JSON.parse((await fleet(["list-units", "--json"])).stdout) as UnitRow[];
+        let rows = await listed();
+        for (let i = 0; i < 30 && rows.filter((r) => r.active === "active").length < 4; i++) {
+          await new Promise((res) => setTimeout(res, 2000));
+          rows = await listed();
+        }
         const where = (unit: string) =>
           rows.filter((r) => r.unit === unit).map((r) => r.machine.split("/")[1]);
         expect(where("hello-global.service").sort()).toEqual(["172.16.11.11", "172.16.11.12"]);

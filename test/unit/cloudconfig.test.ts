@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -24,6 +25,7 @@ function input(over: Partial<CloudConfigInput> = {}): CloudConfigInput {
     dns: "172.16.11.1",
     domain: "lab",
     etcdEndpoint: "http://172.16.11.10:2379",
+    mirrorUrl: "http://172.16.11.1:8080",
     sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7 core@lab"],
     ...over,
   };
@@ -61,14 +63,31 @@ function etcdExpected(name: string, ip: string, keys: string[]) {
   };
 }
 
+const labKube = readFileSync(path.join(templates, "include", "lab-kube.sh"), "utf8");
+
 function kubernetesExpected(name: string, ip: string, endpoint: string, keys: string[]) {
   return {
     hostname: name,
     ssh_authorized_keys: keys,
+    write_files: [
+      { path: "/opt/lab/bin/lab-kube", permissions: "0755", owner: "root", content: labKube },
+      {
+        path: "/etc/lab/cluster.env",
+        permissions: "0644",
+        owner: "root",
+        content: `LAB_NAME=${name}\nLAB_IP=${ip}\nLAB_ETCD=${endpoint}\nLAB_MIRROR=http://172.16.11.1:8080\nLAB_DOMAIN=lab\n`,
+      },
+    ],
     coreos: {
       fleet: { public_ip: ip, metadata: "role=kubernetes", etcd_servers: endpoint },
       update: { reboot_strategy: "off" },
-      units: [{ name: "fleet.service", command: "start" }],
+      units: [
+        { name: "fleet.service", command: "start" },
+        {
+          name: "containerd.service",
+          drop_ins: [{ name: "10-lab-flannel.conf", content: "[Unit]\nAfter=flanneld.service\n" }],
+        },
+      ],
     },
   };
 }
@@ -172,7 +191,11 @@ describe("hostile values", () => {
           ? etcdExpected(name, "172.16.11.10", hostileKeys)
           : kubernetesExpected(name, "172.16.11.10", endpoint, hostileKeys);
       expect(v11).toEqual(expected);
-      expect(Object.keys(v11)).toEqual(["hostname", "ssh_authorized_keys", "coreos"]);
+      expect(Object.keys(v11)).toEqual(
+        role === "etcd"
+          ? ["hostname", "ssh_authorized_keys", "coreos"]
+          : ["hostname", "ssh_authorized_keys", "write_files", "coreos"],
+      );
     }
   });
 
@@ -320,7 +343,7 @@ describe("extra cloud-config", () => {
         update: { reboot_strategy: "off" },
         units: [...base.coreos.units, { name: "docker.service", command: "start" }],
       },
-      write_files: extra.write_files,
+      write_files: [...base.write_files, ...extra.write_files],
     });
   });
 });
