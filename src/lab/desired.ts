@@ -1,6 +1,7 @@
 // The lab file turned into the resources it asks for: machine groups expanded into named
 // machines, defaults filled in, paths made absolute. Pure (the home directory is passed in).
 import path from "node:path";
+import { deepMerge } from "../cloudconfig/tree.js";
 import type { ImageDecl, LabFile, NetworkDecl } from "./schema.js";
 
 export interface DesiredNetwork {
@@ -101,7 +102,10 @@ export function desiredLab(lab: LabFile, file: string, home: string): DesiredLab
       sshKeyFiles: (m.sshKeys ?? []).map((k) => resolveFrom(dir, home, k)),
       restart: m.restart,
       configDrive: m.configDrive,
-      cloudConfig: m.cloudConfig,
+      cloudConfig: withClusterPlan(
+        m.cloudConfig,
+        lab.networks.find((n) => n.name === (m.network ?? lab.networks[0]!.name))?.cluster,
+      ),
     }));
   });
   return {
@@ -119,6 +123,28 @@ export function desiredLab(lab: LabFile, file: string, home: string): DesiredLab
       sha256: a.sha256,
     })),
   };
+}
+
+export const KUBERNETES_ENV_PATH = "/etc/lab/kubernetes.env";
+
+/**
+ * The network's cluster plan, for the Kubernetes units (units/kube-*.service) to read on the
+ * machine: written by cloud-config to /etc/lab/kubernetes.env before the user's extra cloud-config.
+ */
+export function withClusterPlan(
+  extra: Record<string, unknown> | undefined,
+  cluster: NetworkDecl["cluster"],
+): Record<string, unknown> | undefined {
+  if (cluster === undefined) return extra;
+  const lines = [
+    `POD_NETWORK=${cluster.podNetwork}`,
+    ...(cluster.serviceRange !== undefined ? [`SERVICE_RANGE=${cluster.serviceRange}`] : []),
+    `NODE_PORTS=${cluster.nodePorts}`,
+  ];
+  const ours = {
+    write_files: [{ path: KUBERNETES_ENV_PATH, permissions: "0644", content: `${lines.join("\n")}\n` }],
+  };
+  return extra === undefined ? ours : (deepMerge(ours, extra) as Record<string, unknown>);
 }
 
 /**

@@ -86,6 +86,16 @@ export async function writeFlannelConfig(ip: string, config: FlannelConfig, sign
     signal,
   });
   if (!res.ok) throw await failure(res, `etcd: writing ${FLANNEL_KEY}`);
+  // flannel since 0.14 reads its config through etcd's v3 API, whose keys are apart from v2's:
+  // the same value goes to both (v3 through etcd's JSON gateway, keys and values in base64).
+  const b64 = (text: string) => Buffer.from(text).toString("base64");
+  const v3 = await request(`http://${ip}:${ETCD_PORT}/v3/kv/put`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ key: b64(FLANNEL_KEY), value: b64(JSON.stringify(config)) }),
+    signal,
+  });
+  if (!v3.ok) throw await failure(v3, `etcd (v3 API): writing ${FLANNEL_KEY}`);
 }
 
 /** Repeats `attempt` until it succeeds, the deadline passes (last error thrown) or `signal` aborts. */

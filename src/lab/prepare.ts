@@ -20,7 +20,7 @@ import { addressingFor, planIps } from "./ips.js";
 import { type FieldProblem, type LoadedLab, loadLabFile, problemsError } from "./load.js";
 import { type Observed, type PlanExtras, planLab } from "./planner.js";
 import type { Step } from "./steps.js";
-import { readUnitsDir, selectUnits } from "./units.js";
+import { type LocalUnit, mirrorArtifactsOf, readUnitsDir, selectUnits } from "./units.js";
 
 export interface Prepared {
   loaded: LoadedLab;
@@ -120,6 +120,24 @@ async function missingFleetd(lab: DesiredLab, daemon: DaemonView, roles: string[
   return out;
 }
 
+/** Units that fetch programs from the mirror when they start need those artifacts there (or declared). */
+function missingUnitArtifacts(lab: DesiredLab, daemon: DaemonView, unitFiles: LocalUnit[]): FieldProblem[] {
+  const have = new Set([
+    ...lab.artifacts.map((a) => a.name),
+    ...(daemon.mirror ?? []).filter((a) => !a.problem).map((a) => a.name),
+  ]);
+  const out: FieldProblem[] = [];
+  for (const unit of selectUnits(lab.unitGlobs, unitFiles)) {
+    const missing = mirrorArtifactsOf(unit).filter((n) => !have.has(n));
+    if (missing.length === 0) continue;
+    out.push({
+      path: "fleet.units",
+      message: `${unit.name} fetches ${missing.join(", ")} from the lab mirror, which does not have ${missing.length > 1 ? "them" : "it"}: run 'lab mirror add --for kubernetes' (or declare them under artifacts)`,
+    });
+  }
+  return out;
+}
+
 function planAllIps(lab: DesiredLab, networks: NetStatus[]): Map<string, string> {
   const ips = new Map<string, string>();
   for (const net of lab.networks) {
@@ -146,7 +164,11 @@ export async function prepareUp(client: LabClient, file: string): Promise<Prepar
   ]);
   const fileProblems: FieldProblem[] = [];
   const sshKeys = await readSshKeys(desired, fileProblems);
-  fileProblems.push(...missingFiles(desired), ...(await missingFleetd(desired, daemon, roles)));
+  fileProblems.push(
+    ...missingFiles(desired),
+    ...(await missingFleetd(desired, daemon, roles)),
+    ...missingUnitArtifacts(desired, daemon, unitFiles),
+  );
   const env: CheckEnv = {
     host: { routes: daemon.routes, addresses: daemon.addresses },
     labNetworks: daemon.networks.map((n) => n.network),

@@ -47,3 +47,13 @@ export function selectUnits(globs: string[], units: LocalUnit[]): LocalUnit[] {
   for (const g of globs) for (const u of matchUnits(g, units)) if (!out.includes(u)) out.push(u);
   return out;
 }
+
+/** The lab helper's fetch command in a unit (units/kube-*.service): `lab-kube fetch[-tgz] ARTIFACT …`. */
+const MIRROR_FETCH = /(?:^|\s)-?\/opt\/lab\/bin\/lab-kube\s+fetch(?:-tgz)?\s+(\S+)/;
+
+/** Mirror artifacts a unit fetches when it starts, so `lab up` can check the mirror has them first. */
+export function mirrorArtifactsOf(unit: LocalUnit): string[] {
+  return (unit.options ?? [])
+    .filter((o) => o.section === "Service" && o.name.startsWith("Exec"))
+    .flatMap((o) => MIRROR_FETCH.exec(o.value)?.slice(1, 2) ?? []);
+}
