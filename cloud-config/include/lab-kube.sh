@@ -24,6 +24,10 @@ STATE=/var/lib/lab/kubernetes
 RUN_ENV=/run/lab/kubernetes.env
 APISERVER_KEY=/lab/kubernetes/apiserver
 
+# The one scratch directory of this run, removed however the script ends.
+SCRATCH=""
+trap 'if [ -n "$SCRATCH" ]; then rm -rf "$SCRATCH"; fi' EXIT
+
 die() {
   echo "lab-kube: $*" >&2
   exit 1
@@ -119,13 +123,11 @@ cmd_fetch() {
   local artifact=$1 target=$BIN/$2
   installed "$artifact" "$target" && return 0
   mkdir -p "$BIN"
-  local tmp
-  tmp=$(mktemp -d "$BIN/.fetch.XXXXXX")
-  trap 'rm -rf "$tmp"' EXIT
-  download "$artifact" "$tmp"
-  chmod 0755 "$tmp/$artifact"
-  echo "$artifact $(cut -d' ' -f1 <"$tmp/$artifact.sha256")" >"$target.artifact"
-  mv -f "$tmp/$artifact" "$target"
+  SCRATCH=$(mktemp -d "$BIN/.fetch.XXXXXX")
+  download "$artifact" "$SCRATCH"
+  chmod 0755 "$SCRATCH/$artifact"
+  echo "$artifact $(cut -d' ' -f1 <"$SCRATCH/$artifact.sha256")" >"$target.artifact"
+  mv -f "$SCRATCH/$artifact" "$target"
   echo "lab-kube: $2 installed from $artifact"
 }
 
@@ -135,11 +137,9 @@ cmd_fetch_tgz() {
   local artifact=$1 dir=$2 stamp=$2/.lab-artifact
   [ -r "$stamp" ] && [ "$(cat "$stamp")" = "$artifact" ] && return 0
   mkdir -p "$dir"
-  local tmp
-  tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
-  download "$artifact" "$tmp"
-  tar -xzf "$tmp/$artifact" -C "$dir" --no-same-owner
+  SCRATCH=$(mktemp -d)
+  download "$artifact" "$SCRATCH"
+  tar -xzf "$SCRATCH/$artifact" -C "$dir" --no-same-owner
   echo "$artifact" >"$stamp"
   echo "lab-kube: $artifact unpacked into $dir"
 }

@@ -141,14 +141,22 @@ function mirrorCommands(program: Command): void {
     .description("artifacts (fleetd, etcd, kube binaries) served over HTTP at each lab network's gateway")
     .addHelpText(
       "after",
-      "\nExamples:\n  lab mirror add fleetd https://example.org/fleetd --sha256 HEX  # downloaded once, checked\n  lab mirror import fleetd ./fleetd\n  lab mirror list                     # VMs fetch http://GATEWAY:8080/NAME (env LAB_MIRROR_PORT)\n  lab mirror rm fleetd",
+      "\nExamples:\n  lab mirror add fleetd https://example.org/fleetd --sha256 HEX  # downloaded once, checked\n  lab mirror add --for kubernetes     # every artifact in units/kubernetes.artifacts.yaml\n  lab mirror import fleetd ./fleetd\n  lab mirror list                     # VMs fetch http://GATEWAY:8080/NAME (env LAB_MIRROR_PORT)\n  lab mirror rm fleetd",
     );
   const file = "./commands/mirror.js";
   mirror
-    .command("add <name> <url>")
-    .description("download an artifact once and keep it if its sha256 matches (same digest again: no-op)")
-    .requiredOption("--sha256 <hex>", "expected sha256 of the file")
+    .command("add [name] [url]")
+    .description(
+      "download an artifact once and keep it if its sha256 matches (same digest again: no-op); --for SET adds a whole list",
+    )
+    .option("--sha256 <hex>", "expected sha256 of the file (required with NAME URL)")
+    .option("--for <set>", "add every artifact in units/SET.artifacts.yaml instead of NAME URL")
+    .option("--units-dir <dir>", "where --for finds SET.artifacts.yaml (default: units/)")
     .addOption(json())
+    .addHelpText(
+      "after",
+      "\nSET.artifacts.yaml lists name, url and sha256 (pinned) or sha256_url (the digest file the project\npublishes beside it) per artifact. Artifacts already there with that digest are not downloaded again;\nthe first failure stops the run, and those added before it stay.\n\nExamples:\n  lab mirror add fleetd https://example.org/fleetd --sha256 HEX\n  lab mirror add --for kubernetes              # everything in units/kubernetes.artifacts.yaml\n  lab mirror add --for kubernetes --json       # [{name, url, sha256, status: added|present}]\n  lab mirror add --for web --units-dir ./my-units",
+    )
     .action(lazy(file, "mirrorAddCommand"));
   mirror
     .command("import <name> <file>")

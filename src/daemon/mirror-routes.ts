@@ -42,7 +42,10 @@ export function mirrorRoutes(ctx: LabContext): Route[] {
         if (path) return importArtifact(withProgress(req), { name, path, sha256: str(req.body, "sha256") });
         const url = str(req.body, "url");
         if (!url) throw new UsageError("field url or path is required");
-        return addArtifact(withProgress(req), { name, url, sha256: str(req.body, "sha256", true) });
+        const sha256 = str(req.body, "sha256");
+        const sha256Url = str(req.body, "sha256Url");
+        if (!sha256 && !sha256Url) throw new UsageError("field sha256 or sha256Url is required");
+        return addArtifact(withProgress(req), { name, url, sha256, sha256Url });
       },
     },
     {

@@ -5,7 +5,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { NotFoundError, UsageError } from "../errors.js";
 import { parseUnitFile, type UnitOption } from "./unit-file.js";
-import { checkXFleet, validateUnitName } from "./xfleet.js";
+import { checkXFleet, isUnitFileName, validateUnitName } from "./xfleet.js";
 
 export interface ResolvedUnit {
   name: string;
@@ -38,9 +38,7 @@ async function load(name: string, file: string): Promise<ResolvedUnit> {
 export async function resolveUnits(args: string[], unitsDir: string): Promise<ResolvedUnit[]> {
   if (args.length === 0)
     throw new UsageError("no units given", { hint: "e.g. lab fleet start 'kube-*.service'" });
-  const files = (await readdir(unitsDir).catch(() => [] as string[]))
-    .filter((f) => /\.[a-z]+$/.test(f))
-    .sort();
+  const files = (await readdir(unitsDir).catch(() => [] as string[])).filter(isUnitFileName).sort();
   const out = new Map<string, ResolvedUnit>();
   for (const arg of args) {
     if (arg.includes("/")) {

@@ -23,6 +23,13 @@ export function validateTargetState(state: string): TargetState {
   return state as TargetState;
 }
 
+const UNIT_TYPE = /\.(service|socket|timer|path|device|mount|automount|target|swap|slice|scope)$/;
+
+/** Whether a file in a units directory is a unit at all (units/ also holds *.artifacts.yaml). */
+export function isUnitFileName(name: string): boolean {
+  return UNIT_TYPE.test(name);
+}
+
 /** Unit names fleet accepts: NAME.TYPE or a template NAME@.TYPE / instance NAME@INST.TYPE. */
 export function validateUnitName(name: string): void {
   if (

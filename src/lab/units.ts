@@ -4,7 +4,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { globToRegExp } from "../fleet/resolve-units.js";
 import { parseUnitFile, type UnitOption } from "../fleet/unit-file.js";
-import { validateUnitName } from "../fleet/xfleet.js";
+import { isUnitFileName, validateUnitName } from "../fleet/xfleet.js";
 
 export interface LocalUnit {
   name: string;
@@ -23,7 +23,9 @@ export function matchUnits(glob: string, units: LocalUnit[]): LocalUnit[] {
 export async function readUnitsDir(dir: string): Promise<LocalUnit[]> {
   let names: string[];
   try {
-    names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+    names = (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isFile() && isUnitFileName(e.name))
+      .map((e) => e.name);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw err;

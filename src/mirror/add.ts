@@ -1,10 +1,13 @@
 // `lab mirror add NAME URL --sha256 X` and `lab mirror import NAME FILE`: bytes into a temp file,
 // digest checked, then committed by the store. Downloads reuse the image pull's streaming code.
+// An add may name the digest file the project publishes instead of the digest (artifact lists'
+// sha256_url): that small file is fetched first, and its digest is then what the add insists on.
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { LabContext } from "../context.js";
-import { NotFoundError, PermissionError, UsageError } from "../errors.js";
+import { LabError, NotFoundError, PermissionError, UsageError } from "../errors.js";
 import { DownloadError, downloadToFile } from "../image/download.js";
+import { parsePublishedDigest } from "./artifact-list.js";
 import type { MirrorEntry } from "./index-file.js";
 import { validateArtifactName, validateSha256 } from "./names.js";
 import { copyWithDigest, newTempFile } from "./staging.js";
@@ -13,7 +16,9 @@ import { type ArtifactResult, commitArtifact, findArtifact, oncePerName, sameOrC
 export interface AddRequest {
   name: string;
   url: string;
-  sha256: string;
+  /** Exactly one of sha256 (the expected digest) and sha256Url (where it is published). */
+  sha256?: string;
+  sha256Url?: string;
 }
 
 export interface ImportRequest {
@@ -37,17 +42,79 @@ function validateUrl(raw: string): string {
   return url.href;
 }
 
-function mismatch(what: string, expected: string, actual: string): DownloadError {
+function mismatch(what: string, expected: string, actual: string, hint?: string): DownloadError {
   return new DownloadError(`sha256 of ${what} is ${actual}, not the expected ${expected}`, {
-    hint: "nothing was kept; check --sha256 and the source",
+    hint: hint ?? "nothing was kept; check --sha256 and the source",
     details: { expected, actual },
   });
 }
 
+/** The image pull's hints name its base URL options, which mean nothing for a mirror artifact. */
+function mirrorHint(err: unknown): unknown {
+  if (!(err instanceof LabError) || !err.hint?.includes("--base-url")) return err;
+  const hint = "check the artifact's URL and the network";
+  if (err instanceof NotFoundError) return new NotFoundError(err.message, { hint, cause: err });
+  if (err instanceof DownloadError) return new DownloadError(err.message, { hint, cause: err });
+  return err;
+}
+
+/** A digest file is one line; anything much larger is not one. */
+const MAX_DIGEST_FILE_BYTES = 64 * 1024;
+const DIGEST_TIMEOUT_MS = 60_000;
+
+/** Fetches a published digest file (only `url`, redirects followed) and returns its sha256. */
+export async function fetchPublishedDigest(ctx: LabContext, url: string): Promise<string> {
+  ctx.progress?.(`fetching the published sha256 ${url}`);
+  const hint = "check the network and the artifact's sha256_url";
+  let res: Response;
+  try {
+    res = await fetch(url, { redirect: "follow", signal: AbortSignal.timeout(DIGEST_TIMEOUT_MS) });
+  } catch (err) {
+    const e = err as Error & { cause?: Error & { code?: string } };
+    const why = e.cause ? `${e.message}: ${e.cause.code ?? e.cause.message}` : e.message;
+    throw new DownloadError(`cannot fetch the published sha256 ${url} (${why})`, { hint, cause: err });
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined);
+    const message = `published sha256 ${url}: HTTP ${res.status} ${res.statusText}`.trim();
+    if (res.status === 404) throw new NotFoundError(message, { hint });
+    throw new DownloadError(message, { hint });
+  }
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+      bytes += chunk.length;
+      if (bytes > MAX_DIGEST_FILE_BYTES) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new DownloadError(`the published sha256 ${url} is larger than ${MAX_DIGEST_FILE_BYTES} bytes`, {
+          hint: "sha256_url must name a digest file, not the artifact itself",
+        });
+      }
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof DownloadError) throw err;
+    throw new DownloadError(`reading the published sha256 ${url} failed (${(err as Error).message})`, {
+      hint,
+      cause: err,
+    });
+  }
+  return parsePublishedDigest(Buffer.concat(chunks).toString("utf8"), url);
+}
+
 export async function addArtifact(ctx: LabContext, req: AddRequest): Promise<ArtifactResult> {
   const name = validateArtifactName(req.name);
-  const sha256 = validateSha256(req.sha256);
   const url = validateUrl(req.url);
+  if ((req.sha256 === undefined) === (req.sha256Url === undefined))
+    throw new UsageError("give exactly one of sha256 or sha256Url", {
+      hint: "the expected digest, or the URL of the digest file published beside the artifact",
+    });
+  const digestUrl = req.sha256Url === undefined ? undefined : validateUrl(req.sha256Url);
+  // The published digest is fetched every time: a present artifact counts only if it still matches.
+  const sha256 =
+    digestUrl === undefined ? validateSha256(req.sha256!) : await fetchPublishedDigest(ctx, digestUrl);
+  const hint = digestUrl && `nothing was kept; the file does not match the sha256 published at ${digestUrl}`;
   return oncePerName(ctx, name, sha256, async (c) => {
     const existing = await findArtifact(c, name);
     if (existing) return sameOrConflict(existing, sha256);
@@ -57,8 +124,10 @@ export async function addArtifact(ctx: LabContext, req: AddRequest): Promise<Art
       const got = await downloadToFile(c.host, url, temp.file, {
         algorithm: "sha256",
         onProgress: (p) => c.progress?.("downloading", { ...p }),
+      }).catch((err: unknown) => {
+        throw mirrorHint(err);
       });
-      if (got.digest !== sha256) throw mismatch(url, sha256, got.digest);
+      if (got.digest !== sha256) throw mismatch(url, sha256, got.digest, hint);
       return await commitArtifact(c, temp.file, entry(name, sha256, got.bytes, url));
     } finally {
       await temp.discard();

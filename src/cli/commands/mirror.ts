@@ -1,13 +1,27 @@
 // lab mirror add|import|list|rm
 import path from "node:path";
 import { LabClient } from "../../client/client.js";
+import { errorFromShape, toLabError, UsageError } from "../../errors.js";
+import { type ArtifactList, type ArtifactListEntry, loadArtifactSet } from "../../mirror/artifact-list.js";
 import type { ArtifactResult, ArtifactStatus } from "../../mirror/store.js";
+import { repoRoot } from "../../state/repo.js";
 import { printJson, printKeyValues, printTable } from "../output.js";
 import { formatSize, progressView } from "./image.js";
 
 interface MirrorOpts {
   sha256?: string;
   json?: boolean;
+  /** `add --for SET`: every artifact in <units-dir>/SET.artifacts.yaml. */
+  for?: string;
+  unitsDir?: string;
+}
+
+/** What `add --for` reports for each artifact (and prints as a JSON array with --json). */
+export interface SetArtifactResult {
+  name: string;
+  url: string;
+  sha256: string;
+  status: "added" | "present";
 }
 
 interface MirrorStatus {
@@ -16,16 +30,19 @@ interface MirrorStatus {
   artifacts: ArtifactStatus[];
 }
 
-async function store(body: Record<string, unknown>, opts: MirrorOpts): Promise<void> {
+async function post(body: Record<string, unknown>, opts: MirrorOpts): Promise<ArtifactResult> {
   const view = progressView(!!opts.json);
-  let r: ArtifactResult;
   try {
-    r = await new LabClient().call<ArtifactResult>("POST", "/v1/mirror/artifacts", body, {
+    return await new LabClient().call<ArtifactResult>("POST", "/v1/mirror/artifacts", body, {
       onProgress: view?.onEvent,
     });
   } finally {
     view?.stop();
   }
+}
+
+async function store(body: Record<string, unknown>, opts: MirrorOpts): Promise<void> {
+  const r = await post(body, opts);
   if (opts.json) return printJson(r);
   const what = r.changed ? "added" : "already there with that sha256, nothing transferred";
   process.stdout.write(`mirror ${r.entry.name}: ${what}\n`);
@@ -36,7 +53,84 @@ async function store(body: Record<string, unknown>, opts: MirrorOpts): Promise<v
   ]);
 }
 
-export async function mirrorAddCommand(name: string, url: string, opts: MirrorOpts): Promise<void> {
+/**
+ * Adds the artifacts of a list one after another through `add`, stopping at the first that
+ * fails: those before it stay, and the error names the one that failed.
+ */
+export async function addArtifactList(
+  list: ArtifactList,
+  add: (entry: ArtifactListEntry) => Promise<ArtifactResult>,
+  onDone?: (r: SetArtifactResult, entry: ArtifactListEntry) => void,
+): Promise<SetArtifactResult[]> {
+  const results: SetArtifactResult[] = [];
+  for (const [i, entry] of list.artifacts.entries()) {
+    let r: ArtifactResult;
+    try {
+      r = await add(entry);
+    } catch (err) {
+      const e = toLabError(err).toJSON();
+      const kept = results.filter((x) => x.status === "added").length;
+      throw errorFromShape({
+        ...e,
+        message: `${list.source}: artifact ${entry.name} (${i + 1} of ${list.artifacts.length}): ${e.message}`,
+        hint: e.hint ?? `the ${kept} artifact(s) added before it stay; run the command again to continue`,
+        details: { ...e.details, artifact: entry.name, done: results },
+      });
+    }
+    const done: SetArtifactResult = {
+      name: entry.name,
+      url: entry.url,
+      sha256: r.entry.sha256,
+      status: r.changed ? "added" : "present",
+    };
+    results.push(done);
+    onDone?.(done, entry);
+  }
+  return results;
+}
+
+async function addSet(set: string, opts: MirrorOpts): Promise<void> {
+  const dir = path.resolve(opts.unitsDir ?? path.join(repoRoot(), "units"));
+  const list = await loadArtifactSet(set, dir);
+  const results = await addArtifactList(
+    list,
+    (e) =>
+      post(
+        e.sha256
+          ? { name: e.name, url: e.url, sha256: e.sha256 }
+          : { name: e.name, url: e.url, sha256Url: e.sha256Url },
+        opts,
+      ),
+    opts.json
+      ? undefined
+      : (r) =>
+          process.stdout.write(
+            `mirror ${r.name}: ${r.status === "added" ? "added" : "present with that sha256, nothing transferred"}\n`,
+          ),
+  );
+  if (opts.json) return printJson(results);
+  const added = results.filter((r) => r.status === "added").length;
+  process.stdout.write(`${set}: ${added} added, ${results.length - added} already present\n`);
+}
+
+export async function mirrorAddCommand(
+  name: string | undefined,
+  url: string | undefined,
+  opts: MirrorOpts,
+): Promise<void> {
+  const usage = "lab mirror add NAME URL --sha256 HEX, or lab mirror add --for SET";
+  if (opts.for !== undefined) {
+    if (name !== undefined || url !== undefined || opts.sha256 !== undefined)
+      throw new UsageError("--for takes no NAME, URL or --sha256: the list file gives them", { hint: usage });
+    return addSet(opts.for, opts);
+  }
+  if (opts.unitsDir !== undefined) throw new UsageError("--units-dir goes with --for", { hint: usage });
+  if (name === undefined || url === undefined)
+    throw new UsageError("give NAME and URL, or --for SET", { hint: usage });
+  if (opts.sha256 === undefined)
+    throw new UsageError("--sha256 is required with NAME URL", {
+      hint: "the output of 'sha256sum FILE', without the file name",
+    });
   await store({ name, url, sha256: opts.sha256 }, opts);
 }
 

@@ -1,0 +1,207 @@
+// Artifact lists: units/<SET>.artifacts.yaml names every file a set of units needs from the
+// mirror, each with its URL and either a pinned sha256 or the URL of the digest file its project
+// publishes beside it. `lab mirror add --for SET` adds them all. Parsing and validation only;
+// nothing here touches the network.
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import yaml from "js-yaml";
+import { z } from "zod";
+import { NotFoundError, UsageError } from "../errors.js";
+import { DownloadError } from "../image/download.js";
+import { type FieldProblem, formatFieldPath, problemsError } from "../lab/load.js";
+import { isArtifactName } from "./names.js";
+
+export const ARTIFACT_LIST_SUFFIX = ".artifacts.yaml";
+
+export interface ArtifactListEntry {
+  /** Mirror artifact name (validateArtifactName rules). */
+  name: string;
+  /** http or https. */
+  url: string;
+  /** Pinned digest, lower-case hex. Exactly one of sha256 and sha256Url is set. */
+  sha256?: string;
+  /** Where the project publishes the file's digest (`sha256sum` output, or the bare hex). */
+  sha256Url?: string;
+  description?: string;
+}
+
+export interface ArtifactList {
+  /** Label used in messages: the path relative to the working directory when it is below it. */
+  source: string;
+  artifacts: ArtifactListEntry[];
+}
+
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+
+/** "required" for a missing key, `expected` for a value of the wrong type. */
+const typeError = (expected: string) => (iss: { input?: unknown }) =>
+  iss.input === undefined ? "required" : expected;
+
+const httpUrl = z.string({ error: typeError("expected an http:// or https:// URL") }).refine(
+  (s) => {
+    try {
+      const u = new URL(s);
+      return u.protocol === "http:" || u.protocol === "https:";
+    } catch {
+      return false;
+    }
+  },
+  { error: "expected an http:// or https:// URL" },
+);
+
+const EntrySchema = z
+  .strictObject({
+    name: z.string({ error: typeError("expected an artifact name") }).refine(isArtifactName, {
+      error:
+        "not a valid artifact name: letters, digits, '.', '_' and '-' (at most 128, not starting with '.', not index.json)",
+    }),
+    url: httpUrl,
+    sha256: z
+      .string({ error: typeError("expected 64 hex digits") })
+      .regex(HEX64, { error: "expected 64 hex digits (the output of sha256sum, without the file name)" })
+      .optional(),
+    sha256_url: httpUrl.optional(),
+    description: z.string({ error: typeError("expected a string") }).optional(),
+  })
+  .superRefine((a, ctx) => {
+    if (a.sha256 !== undefined && a.sha256_url !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["sha256_url"],
+        message: "give only one of sha256 or sha256_url, not both",
+      });
+    else if (a.sha256 === undefined && a.sha256_url === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["sha256"],
+        message: "give sha256 (a pinned digest) or sha256_url (the digest file published beside the file)",
+      });
+  });
+
+const ListSchema = z.strictObject({
+  artifacts: z
+    .array(EntrySchema, { error: typeError("expected a list of artifacts") })
+    .min(1, { error: "list at least one artifact" }),
+});
+
+const HINT =
+  "each entry of 'artifacts' has name, url, and one of sha256 or sha256_url (description is optional)";
+
+function article(type: string): string {
+  const named: Record<string, string> = { object: "a mapping", array: "a list", number: "a number" };
+  return named[type] ?? `a ${type}`;
+}
+
+function issueProblems(issue: z.core.$ZodIssue): FieldProblem[] {
+  if (issue.code === "unrecognized_keys")
+    return issue.keys.map((k) => ({ path: formatFieldPath([...issue.path, k]), message: "unknown key" }));
+  if (issue.code === "invalid_type" && /^Invalid input/.test(issue.message))
+    return [{ path: formatFieldPath(issue.path), message: `expected ${article(issue.expected)}` }];
+  return [{ path: formatFieldPath(issue.path), message: issue.message }];
+}
+
+/** Parses and validates the text of an artifact list. Pure: `source` only labels messages. */
+export function parseArtifactList(text: string, source: string): ArtifactList {
+  let data: unknown;
+  try {
+    data = yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: source });
+  } catch (err) {
+    const reason =
+      err instanceof yaml.YAMLException
+        ? `${err.reason} (line ${err.mark.line + 1}, column ${err.mark.column + 1})`
+        : String(err);
+    throw new UsageError(`${source}: not valid YAML: ${reason}`, { hint: HINT, cause: err });
+  }
+  if (data === undefined || data === null)
+    throw new UsageError(`${source}: the file is empty`, { hint: HINT });
+  if (typeof data !== "object" || Array.isArray(data))
+    throw new UsageError(`${source}: expected a mapping with an 'artifacts' list`, { hint: HINT });
+  const parsed = ListSchema.safeParse(data);
+  if (!parsed.success) throw problemsError(source, parsed.error.issues.flatMap(issueProblems), HINT);
+
+  const problems: FieldProblem[] = [];
+  const first = new Map<string, number>();
+  parsed.data.artifacts.forEach((a, i) => {
+    const seen = first.get(a.name);
+    if (seen === undefined) first.set(a.name, i);
+    else
+      problems.push({
+        path: formatFieldPath(["artifacts", i, "name"]),
+        message: `duplicate name ${JSON.stringify(a.name)} (also artifacts[${seen}])`,
+      });
+  });
+  if (problems.length > 0) throw problemsError(source, problems, HINT);
+
+  return {
+    source,
+    artifacts: parsed.data.artifacts.map((a) => ({
+      name: a.name,
+      url: new URL(a.url).href,
+      ...(a.sha256 !== undefined ? { sha256: a.sha256.toLowerCase() } : {}),
+      ...(a.sha256_url !== undefined ? { sha256Url: new URL(a.sha256_url).href } : {}),
+      ...(a.description !== undefined ? { description: a.description } : {}),
+    })),
+  };
+}
+
+/**
+ * The digest in a published digest file: the first token, as `sha256sum` prints it ("HEX  file")
+ * or the bare hex. A file listing several files is refused rather than guessed at.
+ */
+export function parsePublishedDigest(text: string, url: string): string {
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  const hint = "sha256_url must name the digest file of this one file (its content: the hex digest)";
+  if (lines.length === 0) throw new DownloadError(`the published digest ${url} is empty`, { hint });
+  if (lines.length > 1)
+    throw new DownloadError(`the published digest ${url} has ${lines.length} lines, expected one`, { hint });
+  const token = lines[0]!.split(/\s+/)[0]!;
+  if (!HEX64.test(token)) {
+    const shown = token.length > 80 ? `${token.slice(0, 80)}...` : token;
+    throw new DownloadError(`the published digest ${url} is not a sha256: ${JSON.stringify(shown)}`, {
+      hint,
+    });
+  }
+  return token.toLowerCase();
+}
+
+/** How a file is named in messages: relative to the working directory when it is below it. */
+export function displayPath(file: string, cwd = process.cwd()): string {
+  const rel = path.relative(cwd, file);
+  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : file;
+}
+
+/** The sets in a units directory: the files named SET.artifacts.yaml. */
+export async function listArtifactSets(unitsDir: string): Promise<string[]> {
+  const files = await readdir(unitsDir).catch(() => [] as string[]);
+  return files
+    .filter((f) => f.endsWith(ARTIFACT_LIST_SUFFIX) && f.length > ARTIFACT_LIST_SUFFIX.length)
+    .map((f) => f.slice(0, -ARTIFACT_LIST_SUFFIX.length))
+    .sort();
+}
+
+/** Reads and validates `<unitsDir>/<set>.artifacts.yaml`. */
+export async function loadArtifactSet(set: string, unitsDir: string): Promise<ArtifactList> {
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(set) || set.includes(".."))
+    throw new UsageError(`invalid artifact set name ${JSON.stringify(set)}`, {
+      hint: `a set is the name of a file SET${ARTIFACT_LIST_SUFFIX} in the units directory, e.g. kubernetes`,
+    });
+  const file = path.join(unitsDir, `${set}${ARTIFACT_LIST_SUFFIX}`);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+      throw new UsageError(`cannot read ${displayPath(file)}: ${(err as Error).message}`);
+    const sets = await listArtifactSets(unitsDir);
+    throw new NotFoundError(`no artifact list for ${set}: ${displayPath(file)} does not exist`, {
+      hint:
+        sets.length > 0
+          ? `sets in ${displayPath(unitsDir)}: ${sets.join(", ")}`
+          : `there is no *${ARTIFACT_LIST_SUFFIX} in ${displayPath(unitsDir)}; pass another with --units-dir`,
+    });
+  }
+  return parseArtifactList(text, displayPath(file));
+}
