@@ -3,9 +3,9 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import yaml from "js-yaml";
 import { NotFoundError, UsageError } from "../errors.js";
 import { repoRoot } from "../state/repo.js";
+import { parseYamlData } from "../yaml-data.js";
 import { validateCloudConfig } from "./schema.js";
 import { includedFiles, substitutePlaceholders } from "./template.js";
 import { deepMerge, findNonData, formatPath, isPlainObject } from "./tree.js";
@@ -116,17 +116,7 @@ async function templateFile(templatesDir: string, role: string): Promise<string>
 }
 
 function parseTemplate(file: string, text: string): Record<string, unknown> {
-  let tree: unknown;
-  try {
-    // CORE_SCHEMA: plain data only (no dates, binary or other js-yaml extras).
-    tree = yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: file });
-  } catch (err) {
-    const reason =
-      err instanceof yaml.YAMLException
-        ? `${err.reason} (line ${err.mark.line + 1}, column ${err.mark.column + 1})`
-        : String(err);
-    throw new UsageError(`${file}: not valid YAML: ${reason}`, { cause: err, details: { file } });
-  }
+  const tree = parseYamlData(text, file);
   if (!isPlainObject(tree)) {
     throw new UsageError(`${file}: ${formatPath([])}: a cloud-config template must be a mapping`, {
       details: { file },

@@ -2,9 +2,9 @@
 // (`machines[1].count: expected a positive integer`) so the user can find it without a line map.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import yaml from "js-yaml";
 import type { z } from "zod";
 import { NotFoundError, UsageError } from "../errors.js";
+import { parseYamlData } from "../yaml-data.js";
 import { type LabFile, LabFileSchema } from "./schema.js";
 
 export const DEFAULT_LAB_FILE = "lab.yaml";
@@ -36,7 +36,8 @@ function article(type: string): string {
   return named[type] ?? `a ${type}`;
 }
 
-function issueProblems(issue: z.core.$ZodIssue): FieldProblem[] {
+/** One zod issue as field problems, worded for people editing the file. */
+export function issueProblems(issue: z.core.$ZodIssue): FieldProblem[] {
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((k) => ({ path: formatFieldPath([...issue.path, k]), message: "unknown key" }));
   }
@@ -61,17 +62,7 @@ export function problemsError(source: string, problems: FieldProblem[], hint?: s
 
 /** Parses and validates the text of a lab file. Pure: `source` only labels messages. */
 export function parseLabText(text: string, source: string): LabFile {
-  let data: unknown;
-  try {
-    // CORE_SCHEMA: plain data only; no timestamps or other js-yaml extras.
-    data = yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: source });
-  } catch (err) {
-    const reason =
-      err instanceof yaml.YAMLException
-        ? `${err.reason} (line ${err.mark.line + 1}, column ${err.mark.column + 1})`
-        : String(err);
-    throw new UsageError(`${source}: not valid YAML: ${reason}`, { cause: err });
-  }
+  const data = parseYamlData(text, source);
   if (data === undefined || data === null) {
     throw new UsageError(`${source}: the file is empty`, {
       hint: "declare networks, images and machines (see lab.yaml at the top of the repository)",

@@ -4,11 +4,11 @@
 // nothing here touches the network.
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import yaml from "js-yaml";
 import { z } from "zod";
 import { NotFoundError, UsageError } from "../errors.js";
 import { DownloadError } from "../image/download.js";
-import { type FieldProblem, formatFieldPath, problemsError } from "../lab/load.js";
+import { type FieldProblem, formatFieldPath, issueProblems, problemsError } from "../lab/load.js";
+import { parseYamlData } from "../yaml-data.js";
 import { isArtifactName } from "./names.js";
 
 export const ARTIFACT_LIST_SUFFIX = ".artifacts.yaml";
@@ -87,31 +87,9 @@ const ListSchema = z.strictObject({
 const HINT =
   "each entry of 'artifacts' has name, url, and one of sha256 or sha256_url (description is optional)";
 
-function article(type: string): string {
-  const named: Record<string, string> = { object: "a mapping", array: "a list", number: "a number" };
-  return named[type] ?? `a ${type}`;
-}
-
-function issueProblems(issue: z.core.$ZodIssue): FieldProblem[] {
-  if (issue.code === "unrecognized_keys")
-    return issue.keys.map((k) => ({ path: formatFieldPath([...issue.path, k]), message: "unknown key" }));
-  if (issue.code === "invalid_type" && /^Invalid input/.test(issue.message))
-    return [{ path: formatFieldPath(issue.path), message: `expected ${article(issue.expected)}` }];
-  return [{ path: formatFieldPath(issue.path), message: issue.message }];
-}
-
 /** Parses and validates the text of an artifact list. Pure: `source` only labels messages. */
 export function parseArtifactList(text: string, source: string): ArtifactList {
-  let data: unknown;
-  try {
-    data = yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: source });
-  } catch (err) {
-    const reason =
-      err instanceof yaml.YAMLException
-        ? `${err.reason} (line ${err.mark.line + 1}, column ${err.mark.column + 1})`
-        : String(err);
-    throw new UsageError(`${source}: not valid YAML: ${reason}`, { hint: HINT, cause: err });
-  }
+  const data = parseYamlData(text, source, HINT);
   if (data === undefined || data === null)
     throw new UsageError(`${source}: the file is empty`, { hint: HINT });
   if (typeof data !== "object" || Array.isArray(data))
