@@ -1,6 +1,6 @@
 #!/usr/bin/env zx
 // Times `lab vm create` to "qemu running with its port on the bridge" and to the guest's DHCP
-// lease, as medians, next to the same guest started by the equivalent raw qemu-img / xorriso /
+// lease, as medians, next to the same guest started by the equivalent raw qemu-img / genisoimage /
 // ip / ovs-vsctl / qemu commands in the same run. Runs in a namespace it creates and removes.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -51,7 +51,7 @@ async function rawRun(i) {
   const manifest = JSON.parse(await readFile(`${bundle}/manifest.json`, "utf8"));
   const t0 = performance.now();
   await $`qemu-img create -q -f qcow2 -F qcow2 -b ${bundle}/disk.qcow2 ${dir}/disk.qcow2`;
-  await $`xorriso -as mkisofs -quiet -V config-2 -J -R -o ${dir}/cfg.iso ${dir}/cfg`;
+  await $`genisoimage -quiet -input-charset utf-8 -V config-2 -J -R -o ${dir}/cfg.iso ${dir}/cfg`;
   await inNs(["ip", "tuntap", "add", "dev", tap, "mode", "tap"]);
   await inNs(["ip", "link", "set", "dev", tap, "arp", "off", "up"]);
   await inNs(["ovs-vsctl", `--db=unix:${base}/run/ovs/db.sock`, "add-port", "labbr0", tap]);

@@ -15,7 +15,8 @@ const PACKAGES = [
   "dnsmasq-base", // DHCP + DNS per lab network
   "iptables", // NAT and forwarding rules (nft or legacy backend)
   "iproute2", // ip: addresses, links, namespaces in tests
-  "xorriso", // config-2 ISO9660 drives
+  "genisoimage", // config-2 ISO9660 drives
+  "xorriso", // tests read the drives back; image builds
   "dosfstools", // mkfs.vfat: vfat config-2 drives
   "mtools", // mcopy: fill vfat drives without mounting
   "busybox-static", // the test guest's userland; udhcpc in network tests

@@ -45,13 +45,17 @@ export function buildConfigDriveFiles(input: ConfigDriveInput): ConfigDriveFile[
   ];
 }
 
-/** xorriso in mkisofs mode: Rock Ridge and Joliet keep `user_data`/`meta_data.json` spelled as is. */
+/**
+ * genisoimage (the tool OpenStack's nova builds config drives with): Rock Ridge and Joliet keep
+ * `user_data`/`meta_data.json` spelled as is. It writes a drive in a few milliseconds, where
+ * xorriso takes about 100 ms, which is most of a VM start's time on the host.
+ */
 export function buildIsoArgv(configDir: string, isoPath: string): string[] {
   return [
-    "xorriso",
-    "-as",
-    "mkisofs",
+    "genisoimage",
     "-quiet",
+    "-input-charset",
+    "utf-8",
     "-V",
     CONFIG_DRIVE_LABEL,
     "-J",

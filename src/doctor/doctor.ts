@@ -26,7 +26,7 @@ const BINARIES: [string, string[]][] = [
   ["dnsmasq", ["--version"]],
   ["iptables", ["--version"]],
   ["ip", ["-V"]],
-  ["xorriso", ["-version"]],
+  ["genisoimage", ["-version"]],
   ["ssh-keygen", ["-V"]],
 ];
 

@@ -14,6 +14,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   "iptables-nft": "iptables",
   ip: "iproute2",
   xorriso: "xorriso",
+  genisoimage: "genisoimage",
   "mkfs.vfat": "dosfstools",
   mcopy: "mtools",
   busybox: "busybox-static",

@@ -80,7 +80,7 @@ export async function startVm(
     await mkdir(f.runDir, { recursive: true, mode: 0o700 });
     for (const stale of [f.pid, f.qmp, f.console]) await rm(stale, { force: true });
     undo.push("tap", () => detachTap(ctx, name));
-    // The drive (xorriso) and the tap (ip, ovs-vsctl) do not depend on each other.
+    // The drive (genisoimage) and the tap (ip, ovs-vsctl) do not depend on each other.
     const [tap] = await Promise.all([
       attachTap(ctx, name, net.bridge),
       // lab's own key on every VM, so that `lab vm ssh` works without the user's keys.

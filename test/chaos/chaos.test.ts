@@ -22,7 +22,7 @@ import {
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless } from "../helpers/require.js";
 
-const skip = skipUnless(["qemu-system-x86_64", "qemu-img", "ovs-vswitchd", "dnsmasq", "xorriso"]);
+const skip = skipUnless(["qemu-system-x86_64", "qemu-img", "ovs-vswitchd", "dnsmasq", "genisoimage"]);
 const bundle = path.join(repoRoot, ".cache/images/lab-test");
 const tally = { operations: 0, faults: 0, lost: 0 };
 

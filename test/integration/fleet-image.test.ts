@@ -33,7 +33,7 @@ const BUILD_TIMEOUT_MS = 15 * 60_000;
 const REGISTER_TIMEOUT_MS = 240_000;
 
 function prerequisitesMissing(): boolean {
-  if (skipUnless(["qemu-system-x86_64", "qemu-img", "xorriso", "ssh", "ssh-keygen"])) return true;
+  if (skipUnless(["qemu-system-x86_64", "qemu-img", "genisoimage", "ssh", "ssh-keygen"])) return true;
   if (existsSync(fleetctl)) return false;
   if (inCI) throw new Error(`integration prerequisites missing in CI: ${fleetctl} (set LAB_FLEET_BIN)`);
   console.warn(`skipping: ${fleetctl} not found (set LAB_FLEET_BIN)`);

@@ -19,7 +19,7 @@ const skip = skipUnless([
   "qemu-img",
   "ovs-vswitchd",
   "dnsmasq",
-  "xorriso",
+  "genisoimage",
   "ssh",
   "tar",
 ]);

@@ -15,7 +15,7 @@ import { createLabEnv, iptablesSave, type LabEnv, repoRoot } from "../helpers/la
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless } from "../helpers/require.js";
 
-const skip = skipUnless(["qemu-system-x86_64", "qemu-img", "ovs-vswitchd", "dnsmasq", "xorriso", "ss"]);
+const skip = skipUnless(["qemu-system-x86_64", "qemu-img", "ovs-vswitchd", "dnsmasq", "genisoimage", "ss"]);
 const bundle = path.join(repoRoot, ".cache/images/lab-test");
 const sharedBin = process.env.LAB_SHARED_BIN || path.resolve(repoRoot, "..", "shared", "bin");
 const PORT = 18080; // not the default: LAB_MIRROR_PORT must reach the daemon

@@ -20,7 +20,7 @@ const skip = skipUnless([
   "qemu-img",
   "ovs-vswitchd",
   "dnsmasq",
-  "xorriso",
+  "genisoimage",
   "ssh",
   "ssh-keygen",
 ]);

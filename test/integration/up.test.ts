@@ -20,7 +20,7 @@ import {
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless } from "../helpers/require.js";
 
-const skip = skipUnless(["qemu-system-x86_64", "qemu-img", "ovs-vswitchd", "dnsmasq", "xorriso"]);
+const skip = skipUnless(["qemu-system-x86_64", "qemu-img", "ovs-vswitchd", "dnsmasq", "genisoimage"]);
 const bundle = path.join(repoRoot, ".cache/images/lab-test");
 
 const labFile = (o: { subnet?: string; cluster?: string; machines?: string; extra?: string } = {}) => `

@@ -12,7 +12,7 @@ import { childProcesses, createLabEnv, iptablesSave, type LabEnv, links, repoRoo
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless } from "../helpers/require.js";
 
-const skip = skipUnless(["qemu-system-x86_64", "qemu-img", "ovs-vswitchd", "dnsmasq", "xorriso"]);
+const skip = skipUnless(["qemu-system-x86_64", "qemu-img", "ovs-vswitchd", "dnsmasq", "genisoimage"]);
 const bundle = path.join(repoRoot, ".cache/images/lab-test");
 
 async function sha256(file: string): Promise<string> {

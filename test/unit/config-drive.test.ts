@@ -26,7 +26,7 @@ function fakeHost(fail = false): Host & { calls: string[][] } {
     calls,
     async run(argv: readonly string[], _opts?: RunOptions): Promise<RunResult> {
       calls.push([...argv]);
-      if (fail) throw new HostToolError(argv, 5, "xorriso : FAILURE : no space left");
+      if (fail) throw new HostToolError(argv, 5, "genisoimage: No space left on device");
       const out = argv[argv.indexOf("-o") + 1];
       if (out) await writeFile(out, `iso of ${argv[argv.length - 1]}`);
       return { argv, exitCode: 0, stdout: "", stderr: "", durationMs: 1 };
@@ -67,10 +67,10 @@ describe("config-2 files", () => {
 describe("ISO argv", () => {
   it("labels the volume config-2 with Rock Ridge and Joliet names", () => {
     expect(buildIsoArgv("/var/lib/lab/vms/a/config-2", "/var/lib/lab/vms/a/config-2.iso")).toEqual([
-      "xorriso",
-      "-as",
-      "mkisofs",
+      "genisoimage",
       "-quiet",
+      "-input-charset",
+      "utf-8",
       "-V",
       "config-2",
       "-J",
@@ -137,7 +137,7 @@ describe("writeConfigDrive", () => {
     expect(await readdir(path.dirname(configDir))).toEqual(["config-2"]);
   });
 
-  it("leaves no partial ISO when xorriso fails", async () => {
+  it("leaves no partial ISO when genisoimage fails", async () => {
     await expect(writeConfigDrive(fakeHost(true), configDir, iso, input)).rejects.toBeInstanceOf(
       HostToolError,
     );
