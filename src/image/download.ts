@@ -21,30 +21,47 @@ function describe(err: unknown): string {
 
 const BASE_URL_HINT = "check the network, or --base-url / LAB_IMAGE_BASE_URL";
 
-async function get(url: string): Promise<Response> {
+/** `hint` goes with every failure: image pulls name their base URL, mirror artifacts their URL. */
+async function get(url: string, hint = BASE_URL_HINT): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(url, { redirect: "follow" });
   } catch (err) {
-    throw new DownloadError(`cannot fetch ${url} (${describe(err)})`, { hint: BASE_URL_HINT, cause: err });
+    throw new DownloadError(`cannot fetch ${url} (${describe(err)})`, { hint, cause: err });
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
     const message = `${url}: HTTP ${res.status} ${res.statusText}`.trim();
-    if (res.status === 404)
-      throw new NotFoundError(message, { hint: `no such release or file there; ${BASE_URL_HINT}` });
-    throw new DownloadError(message, { hint: BASE_URL_HINT });
+    if (res.status === 404) throw new NotFoundError(message, { hint: `no such file there; ${hint}` });
+    throw new DownloadError(message, { hint });
   }
   return res;
 }
 
-export async function fetchText(url: string): Promise<string> {
-  const res = await get(url);
+/** A small text file; more than `maxBytes` is refused before it is all read. */
+export async function fetchText(
+  url: string,
+  opts: { hint?: string; maxBytes?: number } = {},
+): Promise<string> {
+  const hint = opts.hint ?? BASE_URL_HINT;
+  const max = opts.maxBytes ?? 1024 * 1024;
+  const res = await get(url, hint);
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
   try {
-    return await res.text();
+    for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+      bytes += chunk.length;
+      if (bytes > max) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new DownloadError(`${url} is larger than ${max} bytes`, { hint });
+      }
+      chunks.push(chunk);
+    }
   } catch (err) {
-    throw new DownloadError(`reading ${url} failed (${describe(err)})`, { hint: BASE_URL_HINT, cause: err });
+    if (err instanceof DownloadError) throw err;
+    throw new DownloadError(`reading ${url} failed (${describe(err)})`, { hint, cause: err });
   }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 export interface DownloadProgress {
@@ -60,6 +77,8 @@ export interface DownloadOptions {
   onProgress?: (p: DownloadProgress) => void;
   /** At most one progress report per interval (the last one is always sent). */
   progressIntervalMs?: number;
+  /** The hint of every failure (default: the image pull's base URL options). */
+  hint?: string;
 }
 
 export interface DownloadResult {
@@ -73,7 +92,7 @@ export async function downloadToFile(
   outFile: string,
   opts: DownloadOptions = {},
 ): Promise<DownloadResult> {
-  const res = await get(url);
+  const res = await get(url, opts.hint);
   const total = Number(res.headers.get("content-length")) || undefined;
   const hash = createHash(opts.algorithm ?? "sha512");
   const interval = opts.progressIntervalMs ?? 200;
@@ -93,7 +112,7 @@ export async function downloadToFile(
       yield chunk;
     }
   }
-  if (!res.body) throw new DownloadError(`${url}: empty response`, { hint: BASE_URL_HINT });
+  if (!res.body) throw new DownloadError(`${url}: empty response`, { hint: opts.hint ?? BASE_URL_HINT });
   const input = Readable.from(metered(res.body as AsyncIterable<Uint8Array>), { objectMode: false });
   try {
     if (opts.decompress) await host.pipe(opts.decompress, input, outFile);

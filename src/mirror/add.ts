@@ -5,8 +5,8 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { LabContext } from "../context.js";
-import { LabError, NotFoundError, PermissionError, UsageError } from "../errors.js";
-import { DownloadError, downloadToFile } from "../image/download.js";
+import { NotFoundError, PermissionError, UsageError } from "../errors.js";
+import { DownloadError, downloadToFile, fetchText } from "../image/download.js";
 import { parsePublishedDigest } from "./artifact-list.js";
 import type { MirrorEntry } from "./index-file.js";
 import { validateArtifactName, validateSha256 } from "./names.js";
@@ -49,58 +49,16 @@ function mismatch(what: string, expected: string, actual: string, hint?: string)
   });
 }
 
-/** The image pull's hints name its base URL options, which mean nothing for a mirror artifact. */
-function mirrorHint(err: unknown): unknown {
-  if (!(err instanceof LabError) || !err.hint?.includes("--base-url")) return err;
-  const hint = "check the artifact's URL and the network";
-  if (err instanceof NotFoundError) return new NotFoundError(err.message, { hint, cause: err });
-  if (err instanceof DownloadError) return new DownloadError(err.message, { hint, cause: err });
-  return err;
-}
+const URL_HINT = "check the artifact's URL and the network";
 
-/** A digest file is one line; anything much larger is not one. */
-const MAX_DIGEST_FILE_BYTES = 64 * 1024;
-const DIGEST_TIMEOUT_MS = 60_000;
-
-/** Fetches a published digest file (only `url`, redirects followed) and returns its sha256. */
+/** Fetches a published digest file (a line, not the artifact: at most 64 KiB) and returns its sha256. */
 export async function fetchPublishedDigest(ctx: LabContext, url: string): Promise<string> {
   ctx.progress?.(`fetching the published sha256 ${url}`);
-  const hint = "check the network and the artifact's sha256_url";
-  let res: Response;
-  try {
-    res = await fetch(url, { redirect: "follow", signal: AbortSignal.timeout(DIGEST_TIMEOUT_MS) });
-  } catch (err) {
-    const e = err as Error & { cause?: Error & { code?: string } };
-    const why = e.cause ? `${e.message}: ${e.cause.code ?? e.cause.message}` : e.message;
-    throw new DownloadError(`cannot fetch the published sha256 ${url} (${why})`, { hint, cause: err });
-  }
-  if (!res.ok) {
-    await res.body?.cancel().catch(() => undefined);
-    const message = `published sha256 ${url}: HTTP ${res.status} ${res.statusText}`.trim();
-    if (res.status === 404) throw new NotFoundError(message, { hint });
-    throw new DownloadError(message, { hint });
-  }
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  try {
-    for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
-      bytes += chunk.length;
-      if (bytes > MAX_DIGEST_FILE_BYTES) {
-        await res.body?.cancel().catch(() => undefined);
-        throw new DownloadError(`the published sha256 ${url} is larger than ${MAX_DIGEST_FILE_BYTES} bytes`, {
-          hint: "sha256_url must name a digest file, not the artifact itself",
-        });
-      }
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    if (err instanceof DownloadError) throw err;
-    throw new DownloadError(`reading the published sha256 ${url} failed (${(err as Error).message})`, {
-      hint,
-      cause: err,
-    });
-  }
-  return parsePublishedDigest(Buffer.concat(chunks).toString("utf8"), url);
+  const text = await fetchText(url, {
+    hint: "check the network and the artifact's sha256_url (a digest file, not the artifact)",
+    maxBytes: 64 * 1024,
+  });
+  return parsePublishedDigest(text, url);
 }
 
 export async function addArtifact(ctx: LabContext, req: AddRequest): Promise<ArtifactResult> {
@@ -124,8 +82,7 @@ export async function addArtifact(ctx: LabContext, req: AddRequest): Promise<Art
       const got = await downloadToFile(c.host, url, temp.file, {
         algorithm: "sha256",
         onProgress: (p) => c.progress?.("downloading", { ...p }),
-      }).catch((err: unknown) => {
-        throw mirrorHint(err);
+        hint: URL_HINT,
       });
       if (got.digest !== sha256) throw mismatch(url, sha256, got.digest, hint);
       return await commitArtifact(c, temp.file, entry(name, sha256, got.bytes, url));
