@@ -20,9 +20,9 @@ import {
   repoRoot,
 } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
-import { skipUnless } from "../helpers/require.js";
+import { skipUnless, VM_TOOLS } from "../helpers/require.js";
 
-const skip = skipUnless(["qemu-system-x86_64", "qemu-img", "ovs-vswitchd", "dnsmasq", "genisoimage"]);
+const skip = skipUnless([...VM_TOOLS]);
 const bundle = path.join(repoRoot, ".cache/images/lab-test");
 const tally = { operations: 0, faults: 0, lost: 0 };
 

@@ -26,3 +26,6 @@ export function skipUnless(tools: string[]): boolean {
   console.warn(`skipping: missing ${missing.join(", ")}`);
   return true;
 }
+
+/** What any test that boots a lab VM on a lab network needs. */
+export const VM_TOOLS = ["qemu-system-x86_64", "qemu-img", "ovs-vswitchd", "dnsmasq", "genisoimage"];

@@ -12,17 +12,9 @@ import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLabEnv, type LabEnv, links, repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
-import { skipUnless } from "../helpers/require.js";
+import { skipUnless, VM_TOOLS } from "../helpers/require.js";
 
-const skip = skipUnless([
-  "qemu-system-x86_64",
-  "qemu-img",
-  "ovs-vswitchd",
-  "dnsmasq",
-  "genisoimage",
-  "ssh",
-  "tar",
-]);
+const skip = skipUnless([...VM_TOOLS, "ssh", "tar"]);
 const bundle = path.join(repoRoot, ".cache/images/lab-fleet");
 const wanted = process.env.LAB_TEST_FLEET_UP !== "0" || process.env.CI === "true";
 const ETCD = "http://172.16.11.10:2379";

@@ -12,17 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serialLogPath } from "../helpers/guest.js";
 import { createLabEnv, type LabEnv, repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
-import { skipUnless } from "../helpers/require.js";
+import { skipUnless, VM_TOOLS } from "../helpers/require.js";
 
-const skip = skipUnless([
-  "qemu-system-x86_64",
-  "qemu-img",
-  "ovs-vswitchd",
-  "dnsmasq",
-  "genisoimage",
-  "ssh",
-  "tar",
-]);
+const skip = skipUnless([...VM_TOOLS, "ssh", "tar"]);
 const bundle = path.join(repoRoot, ".cache/images/lab-fleet");
 const BOOT_TIMEOUT_MS = 240_000;
 const VM = "kube1";

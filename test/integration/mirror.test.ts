@@ -13,9 +13,9 @@ import { openConsole } from "../helpers/console.js";
 import { waitForReady } from "../helpers/guest.js";
 import { createLabEnv, iptablesSave, type LabEnv, repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
-import { skipUnless } from "../helpers/require.js";
+import { skipUnless, VM_TOOLS } from "../helpers/require.js";
 
-const skip = skipUnless(["qemu-system-x86_64", "qemu-img", "ovs-vswitchd", "dnsmasq", "genisoimage", "ss"]);
+const skip = skipUnless([...VM_TOOLS, "ss"]);
 const bundle = path.join(repoRoot, ".cache/images/lab-test");
 const sharedBin = process.env.LAB_SHARED_BIN || path.resolve(repoRoot, "..", "shared", "bin");
 const PORT = 18080; // not the default: LAB_MIRROR_PORT must reach the daemon

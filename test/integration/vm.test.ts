@@ -10,9 +10,9 @@ import { openConsole } from "../helpers/console.js";
 import { waitForReady } from "../helpers/guest.js";
 import { childProcesses, createLabEnv, iptablesSave, type LabEnv, links, repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
-import { skipUnless } from "../helpers/require.js";
+import { skipUnless, VM_TOOLS } from "../helpers/require.js";
 
-const skip = skipUnless(["qemu-system-x86_64", "qemu-img", "ovs-vswitchd", "dnsmasq", "genisoimage"]);
+const skip = skipUnless([...VM_TOOLS]);
 const bundle = path.join(repoRoot, ".cache/images/lab-test");
 
 async function sha256(file: string): Promise<string> {
