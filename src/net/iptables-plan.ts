@@ -1,7 +1,10 @@
 // Plans the firewall rules of lab networks. Rules live in lab's own chains and carry a
 // comment naming the network, so they can be found, counted and removed exactly.
 // The jumps into those chains are inserted first in FORWARD, so a DROP policy set by another
-// tool (Docker) does not stop lab traffic.
+// tool (Docker) does not stop lab traffic. What a lab network invites is accepted (rules kept at
+// the top of lab's chains); what it does not is dropped after them, whatever the host's policy:
+// lab's services (DHCP, DNS, mirror) answer only on the bridge, and from outside only replies
+// enter the lab subnet (as libvirt's NAT networks do).
 
 export const CHAINS = {
   forward: { table: "filter", chain: "LAB-FORWARD", parent: "FORWARD" },
@@ -15,12 +18,16 @@ export interface NetRuleInput {
   network: string;
   subnet: string;
   bridge: string;
+  /** The bridge's address, where dnsmasq and the mirror listen. */
+  gateway: string;
   /** The artifact mirror's TCP port on the gateway (src/mirror), when labd serves one. */
   mirrorPort?: number;
 }
 
 export interface Rule {
   key: ChainKey;
+  /** Accepts sit above every drop in the chain (inserted first); drops are appended. */
+  verdict: "ACCEPT" | "DROP";
   /** Rule spec after `-A CHAIN`, exactly as `iptables -S` prints it back. */
   spec: string[];
 }
@@ -29,47 +36,44 @@ export const ruleComment = (network: string) => `lab:${network}`;
 
 export function networkRules(n: NetRuleInput): Rule[] {
   const c = ["-m", "comment", "--comment", ruleComment(n.network)];
+  const services: ["udp" | "tcp", number][] = [
+    ["udp", 67],
+    ["udp", 53],
+    ["tcp", 53],
+    ...(n.mirrorPort === undefined ? [] : [["tcp", n.mirrorPort] as ["tcp", number]]),
+  ];
+  const gw = `${n.gateway}/32`;
   return [
-    { key: "forward", spec: ["-s", n.subnet, "-i", n.bridge, ...c, "-j", "ACCEPT"] },
-    {
-      key: "forward",
-      spec: [
-        "-d",
-        n.subnet,
-        "-o",
-        n.bridge,
-        ...c,
-        "-m",
-        "conntrack",
-        "--ctstate",
-        "RELATED,ESTABLISHED",
-        "-j",
-        "ACCEPT",
-      ],
-    },
-    { key: "input", spec: ["-i", n.bridge, "-p", "udp", ...c, "-m", "udp", "--dport", "67", "-j", "ACCEPT"] },
-    { key: "input", spec: ["-i", n.bridge, "-p", "udp", ...c, "-m", "udp", "--dport", "53", "-j", "ACCEPT"] },
-    { key: "input", spec: ["-i", n.bridge, "-p", "tcp", ...c, "-m", "tcp", "--dport", "53", "-j", "ACCEPT"] },
-    ...(n.mirrorPort === undefined
-      ? []
-      : [{ key: "input" as const, spec: tcpInput(n.bridge, c, n.mirrorPort) }]),
-    { key: "nat", spec: ["-s", n.subnet, "!", "-d", n.subnet, ...c, "-j", "MASQUERADE"] },
+    accept("forward", ["-s", n.subnet, "-i", n.bridge, ...c, "-j", "ACCEPT"]),
+    accept("forward", [
+      ...["-d", n.subnet, "-o", n.bridge, ...c],
+      ...["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"],
+    ]),
+    ...services.map(([proto, port]) =>
+      accept("input", serviceRule(["-i", n.bridge], proto, c, port, "ACCEPT")),
+    ),
+    accept("nat", ["-s", n.subnet, "!", "-d", n.subnet, ...c, "-j", "MASQUERADE"]),
+    // New connections from anywhere but the bridge into the lab subnet.
+    drop("forward", ["-d", n.subnet, "-o", n.bridge, ...c, "-j", "DROP"]),
+    // The services on the gateway address from any interface but the bridge (accepted above) and
+    // the host itself. A DHCP broadcast from elsewhere is not for dnsmasq (interface= the bridge).
+    ...services.map(([proto, port]) =>
+      drop("input", serviceRule(["-d", gw, "!", "-i", "lo"], proto, c, port, "DROP")),
+    ),
   ];
 }
 
-const tcpInput = (bridge: string, comment: string[], port: number) => [
-  "-i",
-  bridge,
-  "-p",
-  "tcp",
-  ...comment,
-  "-m",
-  "tcp",
-  "--dport",
-  String(port),
-  "-j",
-  "ACCEPT",
-];
+const accept = (key: ChainKey, spec: string[]): Rule => ({ key, verdict: "ACCEPT", spec });
+const drop = (key: ChainKey, spec: string[]): Rule => ({ key, verdict: "DROP", spec });
+
+/** In the order `iptables -S` prints it back. */
+const serviceRule = (
+  where: string[],
+  proto: "udp" | "tcp",
+  comment: string[],
+  port: number,
+  verdict: "ACCEPT" | "DROP",
+) => [...where, "-p", proto, ...comment, "-m", proto, "--dport", String(port), "-j", verdict];
 
 /** What `iptables -S` shows for one table: chains that exist and rules per chain. */
 export interface ObservedTable {
@@ -123,7 +127,12 @@ export function planNetworkRulesUp(n: NetRuleInput, observed: Observed): string[
   for (const rule of networkRules(n)) {
     const { table, chain } = CHAINS[rule.key];
     const have = observed[table].rules.get(chain) ?? [];
-    if (!have.some((r) => same(r, rule.spec))) steps.push(["-t", table, "-A", chain, ...rule.spec]);
+    if (have.some((r) => same(r, rule.spec))) continue;
+    steps.push(
+      rule.verdict === "DROP"
+        ? ["-t", table, "-A", chain, ...rule.spec]
+        : ["-t", table, "-I", chain, "1", ...rule.spec],
+    );
   }
   return steps;
 }

@@ -83,7 +83,13 @@ export async function applyNetwork(ctx: LabContext, spec: NetworkSpec, changed: 
   await enableIpForwarding();
   faultPoint("net-up:iptables");
   const steps = planNetworkRulesUp(
-    { network: spec.name, subnet: spec.subnet, bridge: spec.bridge, mirrorPort: ctx.mirror?.port },
+    {
+      network: spec.name,
+      subnet: spec.subnet,
+      bridge: spec.bridge,
+      gateway: spec.gateway,
+      mirrorPort: ctx.mirror?.port,
+    },
     await observeIptables(host),
   );
   if (steps.length > 0) {

@@ -3,9 +3,11 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { childProcesses, createLabEnv, iptablesSave, type LabEnv, links, repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs, vethPair } from "../helpers/netns.js";
+import { dnsProbe, tcpProbe } from "../helpers/probe.js";
 import { skipUnless } from "../helpers/require.js";
 
 const skip = skipUnless(["ovs-vswitchd", "dnsmasq", "iptables", "busybox", "ip"]);
@@ -16,6 +18,7 @@ describe.skipIf(skip)("lab net (real OVS, iptables, dnsmasq in namespaces)", () 
   let outside: string;
   let lab: LabEnv;
   let tmp: string;
+  let clientIp: string;
 
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(tmpdir(), "lab-net-"));
@@ -118,6 +121,7 @@ describe.skipIf(skip)("lab net (real OVS, iptables, dnsmasq in namespaces)", () 
     const [a, b, c, d] = lease.ip!.split(".").map(Number);
     expect([a, b, c]).toEqual([172, 16, 11]);
     expect(d).toBeGreaterThanOrEqual(128);
+    clientIp = lease.ip!;
     // The outside world sees the client's connection arrive from H's uplink address.
     const server = inNs(outside, [
       process.execPath,
@@ -142,6 +146,46 @@ describe.skipIf(skip)("lab net (real OVS, iptables, dnsmasq in namespaces)", () 
     expect(r.stdout).toMatch(/already up, nothing changed/);
     expect(await iptablesSave(host)).toEqual(rules);
     expect(await childProcesses(lab)).toEqual(procs);
+  });
+
+  it("the outside world reaches neither lab's services nor its clients; clients still reach both", async () => {
+    // The worst host: FORWARD policy ACCEPT, and an outside router that routes the lab subnet to H.
+    await inNs(host, ["iptables", "-P", "FORWARD", "ACCEPT"]);
+    await inNs(outside, ["ip", "route", "replace", "172.16.11.0/24", "via", "10.99.0.2"]);
+    const listener = execa("ip", [
+      "netns",
+      "exec",
+      client,
+      process.execPath,
+      "-e",
+      `const s=require("net").createServer(c=>{c.on("error",()=>{});c.end("hi")});s.listen(7000,()=>console.log("listening"));
+       setTimeout(()=>process.exit(0),60000).unref()`,
+    ]);
+    try {
+      // Each probe answers from inside: the services and the client's port are there.
+      expect(await tcpProbe(client, "172.16.11.1", 8080)).toBe("open");
+      expect(await dnsProbe(client, "172.16.11.1", "gw.lab")).toBe("answer");
+      await expect.poll(() => tcpProbe(host, clientIp, 7000), { timeout: 10_000 }).toBe("open");
+      // ...and not from the outside.
+      expect(await tcpProbe(outside, "172.16.11.1", 8080)).toBe("timeout");
+      expect(await tcpProbe(outside, "172.16.11.1", 53)).toBe("timeout");
+      expect(await dnsProbe(outside, "172.16.11.1", "gw.lab")).toBe("timeout");
+      expect(await tcpProbe(outside, clientIp, 7000)).toBe("timeout");
+      // Replies to what the client started still come back (NAT, conntrack).
+      const server = inNs(outside, [
+        process.execPath,
+        "-e",
+        `const s=require("net").createServer(c=>{c.end();s.close()});s.listen(8081,"10.99.0.1");
+         setTimeout(()=>process.exit(3),15000).unref()`,
+      ]);
+      await expect.poll(() => tcpProbe(client, "10.99.0.1", 8081), { timeout: 10_000 }).toBe("open");
+      await server;
+    } finally {
+      listener.kill("SIGKILL"); // `ip netns exec` execs node: this pid is the listener
+      await listener.catch(() => undefined);
+      await inNs(outside, ["ip", "route", "del", "172.16.11.0/24"]);
+      await inNs(host, ["iptables", "-P", "FORWARD", "DROP"]);
+    }
   });
 
   it("several networks coexist and go down independently", async () => {

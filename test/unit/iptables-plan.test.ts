@@ -7,7 +7,7 @@ import {
   taggedNetworks,
 } from "../../src/net/iptables-plan.js";
 
-const net = { network: "default", subnet: "172.16.11.0/24", bridge: "labbr0" };
+const net = { network: "default", subnet: "172.16.11.0/24", bridge: "labbr0", gateway: "172.16.11.1" };
 const empty = (): Observed => ({
   filter: parseIptablesS("-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n"),
   nat: parseIptablesS("-P PREROUTING ACCEPT\n-P POSTROUTING ACCEPT\n"),
@@ -45,7 +45,7 @@ describe("iptables planning", () => {
 
   it("scopes every rule to the subnet and bridge, never a blanket accept", () => {
     const steps = planNetworkRulesUp(net, empty());
-    const forward = steps.filter((s) => s[3] === "LAB-FORWARD" && s[2] === "-A");
+    const forward = steps.filter((s) => s[2] !== "-N" && s[3] === "LAB-FORWARD");
     expect(forward.length).toBeGreaterThan(0);
     for (const s of forward) {
       expect(s).toContain("labbr0");
@@ -72,7 +72,7 @@ describe("iptables planning", () => {
   });
 
   it("removes only its own network's rules, and the chains once empty", () => {
-    const other = { network: "b", subnet: "172.16.12.0/24", bridge: "labbr-b" };
+    const other = { network: "b", subnet: "172.16.12.0/24", bridge: "labbr-b", gateway: "172.16.12.1" };
     let obs = apply(empty(), planNetworkRulesUp(net, empty()));
     obs = apply(obs, planNetworkRulesUp(other, obs));
     expect(taggedNetworks(obs)).toEqual(new Set(["default", "b"]));
@@ -84,5 +84,43 @@ describe("iptables planning", () => {
     expect(obs.nat.chains.has("LAB-POSTROUTING")).toBe(false);
     expect(obs.filter.rules.get("FORWARD")).toEqual([]);
     expect(planNetworkRulesDown("b", obs)).toEqual([]);
+  });
+
+  it("drops what the network does not invite: services off the bridge, new connections into the subnet", () => {
+    const obs = apply(empty(), planNetworkRulesUp({ ...net, mirrorPort: 8080 }, empty()));
+    const input = obs.filter.rules.get("LAB-INPUT")!.map((r) => r.join(" "));
+    const forward = obs.filter.rules.get("LAB-FORWARD")!.map((r) => r.join(" "));
+    for (const [proto, port] of [
+      ["udp", 67],
+      ["udp", 53],
+      ["tcp", 53],
+      ["tcp", 8080],
+    ]) {
+      expect(input).toContain(
+        `-i labbr0 -p ${proto} -m comment --comment lab:default -m ${proto} --dport ${port} -j ACCEPT`,
+      );
+      expect(input).toContain(
+        `-d 172.16.11.1/32 ! -i lo -p ${proto} -m comment --comment lab:default -m ${proto} --dport ${port} -j DROP`,
+      );
+    }
+    expect(forward.at(-1)).toBe("-d 172.16.11.0/24 -o labbr0 -m comment --comment lab:default -j DROP");
+    expect(forward).toContain(
+      "-d 172.16.11.0/24 -o labbr0 -m comment --comment lab:default -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+    );
+  });
+
+  it("keeps every accept above every drop, whatever the order networks came up or were repaired in", () => {
+    const other = { network: "b", subnet: "172.16.12.0/24", bridge: "labbr-b", gateway: "172.16.12.1" };
+    let obs = apply(empty(), planNetworkRulesUp(net, empty()));
+    obs = apply(obs, planNetworkRulesUp(other, obs));
+    // A lost accept (someone ran iptables -D) comes back above the drops.
+    obs.filter.rules.set("LAB-FORWARD", obs.filter.rules.get("LAB-FORWARD")!.slice(1));
+    obs = apply(obs, planNetworkRulesUp(net, obs));
+    obs = apply(obs, planNetworkRulesUp(other, obs));
+    for (const chain of ["LAB-FORWARD", "LAB-INPUT"]) {
+      const verdicts = obs.filter.rules.get(chain)!.map((r) => r.at(-1));
+      expect(verdicts.indexOf("DROP")).toBeGreaterThan(verdicts.lastIndexOf("ACCEPT"));
+    }
+    expect(planNetworkRulesUp(net, obs)).toEqual([]);
   });
 });

@@ -195,10 +195,12 @@ describe("mirror server", () => {
       network: "default",
       subnet: "172.16.11.0/24",
       bridge: "labbr0",
+      gateway: "172.16.11.1",
       mirrorPort: 8080,
     });
     expect(rules).toContainEqual({
       key: "input",
+      verdict: "ACCEPT",
       spec: [
         "-i",
         "labbr0",
