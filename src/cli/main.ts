@@ -372,6 +372,18 @@ export function buildProgram(): Command {
   daemonCommands(program);
   labCommands(program);
   program
+    .command("recover")
+    .description(
+      "rebuild ledger entries (lab.json) from the records (vm.json) of VM directories it does not name",
+    )
+    .option("--plan", "only show what would be restored and why anything would not")
+    .addOption(json())
+    .addHelpText(
+      "after",
+      "\nExamples:\n  lab recover --plan   # after lab.json was lost or moved aside\n  lab recover && lab vm start node1",
+    )
+    .action(lazy("./commands/recover.js", "recoverCommand"));
+  program
     .command("events")
     .description("show the daemon's event log")
     .option("-f, --follow", "keep printing new events")

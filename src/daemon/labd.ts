@@ -16,6 +16,7 @@ import { EventLog } from "../state/events.js";
 import { LedgerStore } from "../state/ledger.js";
 import { Mutex } from "../state/mutex.js";
 import { type LabDirs, paths } from "../state/paths.js";
+import { writeVmRecords } from "../vm/record.js";
 import { VmSupervisor } from "../vm/supervisor.js";
 import { reconcile } from "./reconcile.js";
 import { buildRoutes } from "./routes.js";
@@ -66,6 +67,10 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
       });
     }
     const ledger = await LedgerStore.open(p.ledger);
+    ledger.onCommit = (l) => writeVmRecords(p, l);
+    // Keeps the ledger's id on disk and every VM's record (vm.json) in step, also for VMs made
+    // before records existed. A missing ledger is not created by merely starting.
+    if (ledger.existed) await ledger.update(() => undefined);
     const host = createHost();
     ctx = {
       host,

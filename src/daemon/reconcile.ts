@@ -6,6 +6,7 @@ import { observeIptables } from "../host/iptables.js";
 import { taggedNetworks } from "../net/iptables-plan.js";
 import { applyNetwork, teardownNetwork } from "../net/network.js";
 import { adoptVms } from "../vm/adopt.js";
+import { findStrays } from "../vm/strays.js";
 import type { VmSupervisor } from "../vm/supervisor.js";
 
 async function leftoverDnsmasqNetworks(ctx: LabContext): Promise<string[]> {
@@ -16,9 +17,22 @@ async function leftoverDnsmasqNetworks(ctx: LabContext): Promise<string[]> {
 export async function reconcileNetworks(ctx: LabContext, log: (msg: string) => void): Promise<void> {
   const ledger = ctx.ledger.read();
   const known = new Set(Object.keys(ledger.networks));
+  const strays = await findStrays(ctx, ledger, ctx.ledger.existed);
+  // A network that VM directories outside the ledger still name is kept for 'lab recover'.
+  const wanted = new Set(strays.filter((s) => !s.abandoned).map((s) => s.network ?? ""));
+  if (!ctx.ledger.existed && strays.length > 0) {
+    log(
+      `no ledger at ${ctx.ledger.file}, but ${strays.length} VM director${strays.length === 1 ? "y" : "ies"} exist: ` +
+        "nothing is removed; 'lab recover --plan' shows how 'lab recover' would rebuild the ledger from them",
+    );
+  }
   const tagged = taggedNetworks(await observeIptables(ctx.host));
   const stale = new Set([...tagged, ...(await leftoverDnsmasqNetworks(ctx))].filter((n) => !known.has(n)));
   for (const name of stale) {
+    if (wanted.has(name)) {
+      log(`network ${name} is not in the ledger but VM directories name it: left up for 'lab recover'`);
+      continue;
+    }
     await teardownNetwork(ctx, name);
     ctx.events.emit("network.reconciled", { network: name, changed: ["removed leftovers"] });
   }
@@ -33,7 +47,7 @@ export async function reconcileNetworks(ctx: LabContext, log: (msg: string) => v
     }
     if (changed.length > 0) ctx.events.emit("network.reconciled", { network: spec.name, changed });
   }
-  if (known.size === 0 && ctx.ovs.describe().kind === "private") {
+  if (known.size === 0 && wanted.size === 0 && ctx.ovs.describe().kind === "private") {
     const running = ctx.ovs.privateRunning();
     if (running.db || running.vswitchd) await ctx.ovs.stopPrivate();
   }

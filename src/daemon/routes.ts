@@ -4,6 +4,7 @@ import { UsageError } from "../errors.js";
 import { netDown, netStatus, netUp } from "../net/network.js";
 import { sshTarget } from "../ssh/target.js";
 import { ConsoleHubs } from "../vm/console-hub.js";
+import { recover } from "../vm/recover.js";
 import { hostRoutes } from "./host-routes.js";
 import { imageRoutes } from "./image-routes.js";
 import { mirrorRoutes } from "./mirror-routes.js";
@@ -83,6 +84,11 @@ function allRoutes(ctx: LabContext, stopDaemon: () => Promise<void>): Route[] {
       method: "DELETE",
       pattern: "/v1/networks/:name",
       handler: (req) => lock.run(() => netDown(withProgress(req), req.params.name)),
+    },
+    {
+      method: "POST",
+      pattern: "/v1/recover",
+      handler: (req) => lock.run(() => recover(withProgress(req), { plan: req.body.plan === true })),
     },
     ...vmRoutes(ctx, hubs),
     ...imageRoutes(ctx, lock),

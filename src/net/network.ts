@@ -68,7 +68,7 @@ export async function applyNetwork(ctx: LabContext, spec: NetworkSpec, changed: 
     undo("ovs", () => stopOvsIfUnused(ctx, spec.name));
   }
   faultPoint("net-up:bridge");
-  if (!(await linkExists(host, spec.bridge))) {
+  if (!(await bridgePresent(ctx, spec.bridge))) {
     await host.run(addBridgeArgv(endpoint.dbSock, spec.bridge, endpoint.datapath));
     undo("bridge", async () => void (await host.run(delBridgeArgv(endpoint.dbSock, spec.bridge))));
     changed.push("bridge");
@@ -82,16 +82,7 @@ export async function applyNetwork(ctx: LabContext, spec: NetworkSpec, changed: 
   await host.run(linkUpArgv(spec.bridge));
   await enableIpForwarding();
   faultPoint("net-up:iptables");
-  const steps = planNetworkRulesUp(
-    {
-      network: spec.name,
-      subnet: spec.subnet,
-      bridge: spec.bridge,
-      gateway: spec.gateway,
-      mirrorPort: ctx.mirror?.port,
-    },
-    await observeIptables(host),
-  );
+  const steps = planNetworkRulesUp(ruleInput(ctx, spec), await observeIptables(host));
   if (steps.length > 0) {
     undo("iptables", () => removeRules(ctx, spec.name));
     await applyIptables(host, steps);
@@ -151,10 +142,30 @@ export async function teardownNetwork(ctx: LabContext, name: string, bridge?: st
 export interface NetStatus {
   network: NetworkSpec;
   ovs: string;
+  /** Observed: the bridge is in OVS's database and its interface exists. */
   bridge: boolean;
+  /** Observed: every firewall rule of the network is in place. */
+  rules: boolean;
   dnsmasqPid?: number;
   reservations: Reservation[];
 }
+
+/** Whether the switch lab talks to holds the bridge (a link of that name alone is not proof). */
+export async function bridgePresent(ctx: LabContext, bridge: string): Promise<boolean> {
+  const ovs = ctx.ovs.describe();
+  // Without a running ovsdb there is no bridge (and ovs-vsctl would wait for the database).
+  if (ovs.kind === "private" && !ctx.ovs.privateRunning().vswitchd) return false;
+  const r = await ctx.host.run(vsctl(ovs.dbSock, "br-exists", bridge), { allowFailure: true });
+  return r.exitCode === 0 && (await linkExists(ctx.host, bridge));
+}
+
+const ruleInput = (ctx: LabContext, spec: NetworkSpec) => ({
+  network: spec.name,
+  subnet: spec.subnet,
+  bridge: spec.bridge,
+  gateway: spec.gateway,
+  mirrorPort: ctx.mirror?.port,
+});
 
 export async function netStatus(ctx: LabContext, name?: string): Promise<NetStatus[]> {
   const ledger = ctx.ledger.read();
@@ -163,14 +174,19 @@ export async function netStatus(ctx: LabContext, name?: string): Promise<NetStat
     throw new NotFoundError(`no network named ${name}`, { hint: `create it with 'lab net up ${name}'` });
   }
   const endpoint = ctx.ovs.describe();
-  const bridges = new Set(await listLinkNames(ctx.host));
-  return (specs as NetworkSpec[]).map((spec) => ({
-    network: spec,
-    ovs: `${endpoint.kind} (${endpoint.datapath} datapath)`,
-    bridge: bridges.has(spec.bridge),
-    dnsmasqPid: ctx.dnsmasq.pid(spec.name),
-    reservations: reservationsFor(ledger, spec.name),
-  }));
+  const observed = await observeIptables(ctx.host);
+  const out: NetStatus[] = [];
+  for (const spec of specs as NetworkSpec[]) {
+    out.push({
+      network: spec,
+      ovs: `${endpoint.kind} (${endpoint.datapath} datapath)`,
+      bridge: await bridgePresent(ctx, spec.bridge),
+      rules: planNetworkRulesUp(ruleInput(ctx, spec), observed).length === 0,
+      dnsmasqPid: ctx.dnsmasq.pid(spec.name),
+      reservations: reservationsFor(ledger, spec.name),
+    });
+  }
+  return out;
 }
 
 export async function bridgePorts(ctx: LabContext, bridge: string): Promise<string[]> {

@@ -1,5 +1,6 @@
 // The ledger (lab.json): networks, VMs and their identities. Holds intent and identity, never
 // liveness. Written atomically; a corrupt file stops the daemon instead of being reset.
+import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
@@ -59,13 +60,21 @@ export type VmSpec = z.infer<typeof VmSpec>;
 
 export const Ledger = z.object({
   version: z.literal(1),
+  /** Names this ledger: each VM's own record (vm.json) says which ledger wrote it. */
+  id: z.string().optional(),
   networks: z.record(z.string(), NetworkSpec),
   identities: z.record(z.string(), Identity),
   vms: z.record(z.string(), VmSpec),
 });
 export type Ledger = z.infer<typeof Ledger>;
 
-export const emptyLedger = (): Ledger => ({ version: 1, networks: {}, identities: {}, vms: {} });
+export const emptyLedger = (): Ledger => ({
+  version: 1,
+  id: randomUUID(),
+  networks: {},
+  identities: {},
+  vms: {},
+});
 
 export class CorruptLedgerError extends LabError {
   override readonly code = "corrupt_ledger";
@@ -97,7 +106,7 @@ export async function readLedger(file: string): Promise<Ledger> {
 
 function corrupt(file: string, why: string): CorruptLedgerError {
   return new CorruptLedgerError(`the ledger ${file} is corrupt (${why}); labd will not run on it`, {
-    hint: `inspect or restore ${file} by hand (lab never resets it); move it aside to start from an empty lab`,
+    hint: `inspect or restore ${file} by hand (lab never resets it); or move it aside and run 'lab recover --plan', which rebuilds it from each VM directory's vm.json`,
   });
 }
 
@@ -119,13 +128,23 @@ export function checkInvariants(ledger: Ledger, file = "lab.json"): void {
 /** Single writer: updates are serialized, validated, then written (temp file + fsync + rename). */
 export class LedgerStore {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Runs after every write, inside the queue (labd keeps each VM's vm.json in step with it). */
+  onCommit?: (ledger: Ledger) => Promise<void>;
   private constructor(
     readonly file: string,
     private current: Ledger,
+    /** Whether lab.json existed when the store opened (a fresh or moved-aside ledger did not). */
+    readonly existed: boolean,
   ) {}
 
   static async open(file: string): Promise<LedgerStore> {
-    return new LedgerStore(file, await readLedger(file));
+    const existed = await readFile(file).then(
+      () => true,
+      () => false,
+    );
+    const ledger = await readLedger(file);
+    ledger.id ??= randomUUID();
+    return new LedgerStore(file, ledger, existed);
   }
 
   /** A deep copy: callers can never mutate the stored ledger by accident. */
@@ -141,6 +160,7 @@ export class LedgerStore {
       checkInvariants(valid, this.file);
       await writeFileAtomic(this.file, `${JSON.stringify(valid, null, 2)}\n`, { fsync: true, mode: 0o600 });
       this.current = valid;
+      await this.onCommit?.(structuredClone(valid));
       return result;
     };
     const next = this.queue.then(run, run);

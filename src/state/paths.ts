@@ -24,6 +24,8 @@ export function paths(dirs: LabDirs) {
     imagesDir: path.join(home, "images"),
     image: (name: string) => imageFiles(path.join(home, "images", name)),
     vmsDir: path.join(home, "vms"),
+    /** VM directories the ledger let go of, moved here (never deleted) by the daemon. */
+    quarantineDir: path.join(home, "quarantine"),
     vm: (name: string) => vmFiles(path.join(home, "vms", name), path.join(run, "vms", name)),
     mirrorDir: path.join(home, "mirror"),
     mirror: mirrorFiles(path.join(home, "mirror")),

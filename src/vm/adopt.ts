@@ -1,24 +1,20 @@
 // At daemon start: re-adopt every VM whose qemu still runs, put its tap back on the bridge if the
 // port went missing, and record the ones that died while no daemon watched as crashed.
 
-import { readdir } from "node:fs/promises";
 import type { LabContext } from "../context.js";
 import { linkExists, listLinkNames } from "../host/ip.js";
 import { addPortArgv } from "../host/ovs.js";
 import { bridgePorts } from "../net/network.js";
 import { tapName } from "../state/names.js";
-import { removeVmFiles } from "./files.js";
 import { serialTail } from "./lifecycle.js";
 import { qmpCommand } from "./qmp.js";
 import { runningPid } from "./status.js";
+import { findStrays, handleStrays } from "./strays.js";
 import type { VmSupervisor } from "./supervisor.js";
 import { detachTap } from "./tap.js";
 
-/** VM directories and taps that no ledger entry names: left by a crash in the middle of a destroy. */
-async function removeOrphans(ctx: LabContext, known: Set<string>): Promise<void> {
-  for (const dir of await readdir(ctx.paths.vmsDir).catch(() => [] as string[])) {
-    if (/^[a-z0-9-]+$/.test(dir) && !known.has(dir)) await removeVmFiles(ctx, dir);
-  }
+/** Taps of VMs that neither the ledger nor a VM directory names: left by a crash mid-destroy. */
+async function removeLeftoverTaps(ctx: LabContext, known: Set<string>): Promise<void> {
   for (const link of await listLinkNames(ctx.host)) {
     const vm = link.startsWith("lab-") ? link.slice(4) : undefined;
     if (vm && !known.has(vm)) await detachTap(ctx, vm);
@@ -31,7 +27,9 @@ export async function adoptVms(
   log: (m: string) => void,
 ): Promise<void> {
   const ledger = ctx.ledger.read();
-  await removeOrphans(ctx, new Set(Object.keys(ledger.vms)));
+  const strays = await findStrays(ctx, ledger, ctx.ledger.existed);
+  await handleStrays(ctx, strays, log);
+  await removeLeftoverTaps(ctx, new Set([...Object.keys(ledger.vms), ...strays.map((s) => s.name)]));
   for (const spec of Object.values(ledger.vms)) {
     const pid = runningPid(ctx, spec.name);
     const net = ledger.networks[spec.network];

@@ -10,6 +10,7 @@ import type { ResolvedImage } from "../image/resolve.js";
 import { fleetdExtraFor } from "../mirror/fleetd.js";
 import { mirrorPort } from "../mirror/port.js";
 import type { Identity, Ledger, NetworkSpec, VmSpec } from "../state/ledger.js";
+import { writeVmRecord } from "./record.js";
 
 export function overlayArgv(base: ResolvedImage, overlay: string): string[] {
   return [
@@ -29,6 +30,7 @@ export function overlayArgv(base: ResolvedImage, overlay: string): string[] {
 export async function createOverlay(ctx: LabContext, name: string, image: ResolvedImage): Promise<void> {
   const f = ctx.paths.vm(name);
   await mkdir(f.dir, { recursive: true, mode: 0o700 });
+  await writeVmRecord(ctx.paths, ctx.ledger.read(), name);
   if (!existsSync(f.disk)) await ctx.host.run(overlayArgv(image, f.disk));
 }
 

@@ -2,10 +2,9 @@
 import { mkdir, rm } from "node:fs/promises";
 import type { LabContext } from "../context.js";
 import { ConflictError, HostToolError, NotFoundError } from "../errors.js";
-import { linkExists } from "../host/ip.js";
 import { waitForExit } from "../host/proc.js";
 import { resolveImage } from "../image/resolve.js";
-import { reservationsFor } from "../net/network.js";
+import { bridgePresent, reservationsFor } from "../net/network.js";
 import { ensureLabKeyPair } from "../ssh/keys.js";
 import { faultPoint } from "../state/faults.js";
 import { readText } from "../state/files.js";
@@ -65,7 +64,7 @@ export async function startVm(
   const id = ledger.identities[name]!;
   if (runningPid(ctx, name) !== undefined) return { status: vmStatus(ctx, spec, id), changed: false };
   const net = ledger.networks[spec.network];
-  if (!net || !(await linkExists(ctx.host, net.bridge))) {
+  if (!net || !(await bridgePresent(ctx, net.bridge))) {
     throw new ConflictError(`network ${spec.network} is not up`, {
       hint: `run 'lab net up ${spec.network}'`,
     });

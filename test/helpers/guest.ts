@@ -18,8 +18,10 @@ export function serialLogPath(run: string, vm: string): string {
 
 export async function readyLines(run: string, vm: string): Promise<ReadyLine[]> {
   const text = await readFile(serialLogPath(run, vm), "utf8").catch(() => "");
+  // The last line may still be being written: only whole lines count.
   return text
     .split("\n")
+    .slice(0, -1)
     .filter((l) => l.includes("LAB-READY {"))
     .map((l) => JSON.parse(l.slice(l.indexOf("{")).trim()) as ReadyLine);
 }

@@ -50,6 +50,7 @@ export async function netStatusCommand(name: string | undefined, opts: NetOpts):
     printKeyValues([
       ["bridge", `${n.bridge} (${s.bridge ? "present" : "MISSING"})`],
       ["ovs", s.ovs],
+      ["firewall rules", s.rules ? "in place" : "MISSING (run 'lab net up' to repair)"],
       ["subnet", n.subnet],
       ["gateway", n.gateway],
       ["dhcp range", `${n.dhcpStart}-${n.dhcpEnd}`],
