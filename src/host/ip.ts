@@ -47,6 +47,14 @@ export async function linkExists(host: Host, dev: string): Promise<boolean> {
   return r.exitCode === 0;
 }
 
+/** The link's alias (ifalias), "" when it has none, undefined when there is no such link. */
+export async function linkAlias(host: Host, dev: string): Promise<string | undefined> {
+  const r = await host.run(["ip", "-j", "link", "show", "dev", dev], { allowFailure: true });
+  if (r.exitCode !== 0) return undefined;
+  const [link] = JSON.parse(r.stdout || "[]") as { ifalias?: string }[];
+  return link?.ifalias ?? "";
+}
+
 export async function listLinkNames(host: Host): Promise<string[]> {
   const r = await host.run(["ip", "-j", "link", "show"]);
   return (JSON.parse(r.stdout || "[]") as { ifname: string }[]).map((l) => l.ifname);

@@ -16,7 +16,13 @@ export const vsctl = (dbSock: string, ...args: string[]) => [
   ...args,
 ];
 
-export function addBridgeArgv(dbSock: string, bridge: string, datapath: "system" | "netdev"): string[] {
+/** The bridge carries the network's name in external_ids: the record that lab made it. */
+export function addBridgeArgv(
+  dbSock: string,
+  bridge: string,
+  datapath: "system" | "netdev",
+  network: string,
+): string[] {
   return vsctl(
     dbSock,
     "--may-exist",
@@ -27,15 +33,30 @@ export function addBridgeArgv(dbSock: string, bridge: string, datapath: "system"
     "bridge",
     bridge,
     `datapath_type=${datapath}`,
+    `external_ids:lab-network=${network}`,
   );
 }
 
 export const delBridgeArgv = (dbSock: string, bridge: string) =>
   vsctl(dbSock, "--if-exists", "del-br", bridge);
 
-/** Replaces a stale port of the same name (left by a crash) instead of failing on it. */
-export function addPortArgv(dbSock: string, bridge: string, port: string): string[] {
-  return vsctl(dbSock, "--if-exists", "del-port", port, "--", "add-port", bridge, port);
+/** Replaces a stale port of the same name (left by a crash); the port records its VM. */
+export function addPortArgv(dbSock: string, bridge: string, port: string, vm: string): string[] {
+  return vsctl(
+    dbSock,
+    "--if-exists",
+    "del-port",
+    port,
+    "--",
+    "add-port",
+    bridge,
+    port,
+    "--",
+    "set",
+    "port",
+    port,
+    `external_ids:lab-vm=${vm}`,
+  );
 }
 
 export const delPortArgv = (dbSock: string, port: string) => vsctl(dbSock, "--if-exists", "del-port", port);

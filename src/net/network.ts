@@ -69,7 +69,7 @@ export async function applyNetwork(ctx: LabContext, spec: NetworkSpec, changed: 
   }
   faultPoint("net-up:bridge");
   if (!(await bridgePresent(ctx, spec.bridge))) {
-    await host.run(addBridgeArgv(endpoint.dbSock, spec.bridge, endpoint.datapath));
+    await host.run(addBridgeArgv(endpoint.dbSock, spec.bridge, endpoint.datapath, spec.name));
     undo("bridge", async () => void (await host.run(delBridgeArgv(endpoint.dbSock, spec.bridge))));
     changed.push("bridge");
   }

@@ -3,7 +3,7 @@
 import { ConflictError, UsageError } from "../errors.js";
 import type { HostAddress, HostRoute } from "../host/ip.js";
 import type { Ledger, NetworkSpec } from "../state/ledger.js";
-import { defaultBridgeName, validateIfName, validateNetName } from "../state/names.js";
+import { defaultBridgeName, tapName, validateIfName, validateNetName } from "../state/names.js";
 import {
   type Cidr,
   intToIp,
@@ -44,6 +44,11 @@ export function planNetwork(
   if (existing) return checkSameAsExisting(req, existing);
 
   const bridge = validateIfName(req.bridge ?? defaultBridgeName(name));
+  if (bridge.startsWith(tapName(""))) {
+    throw new ConflictError(`bridge name ${bridge} has the form of a VM's tap (${tapName("NAME")})`, {
+      hint: `pick a bridge name that does not start with '${tapName("")}'`,
+    });
+  }
   const domain = (req.domain ?? "lab").toLowerCase();
   if (!DOMAIN.test(domain)) {
     throw new UsageError(`invalid domain ${JSON.stringify(req.domain)}`, {

@@ -2,7 +2,7 @@
 // port went missing, and record the ones that died while no daemon watched as crashed.
 
 import type { LabContext } from "../context.js";
-import { linkExists, listLinkNames } from "../host/ip.js";
+import { listLinkNames } from "../host/ip.js";
 import { addPortArgv } from "../host/ovs.js";
 import { bridgePorts } from "../net/network.js";
 import { tapName } from "../state/names.js";
@@ -11,9 +11,10 @@ import { qmpCommand } from "./qmp.js";
 import { runningPid } from "./status.js";
 import { findStrays, handleStrays } from "./strays.js";
 import type { VmSupervisor } from "./supervisor.js";
-import { detachTap } from "./tap.js";
+import { detachTap, tapOwner } from "./tap.js";
 
-/** Taps of VMs that neither the ledger nor a VM directory names: left by a crash mid-destroy. */
+/** Taps of VMs that neither the ledger nor a VM directory names: left by a crash mid-destroy.
+ * detachTap removes only what lab's records say is a VM's tap, never a link by its name. */
 async function removeLeftoverTaps(ctx: LabContext, known: Set<string>): Promise<void> {
   for (const link of await listLinkNames(ctx.host)) {
     const vm = link.startsWith("lab-") ? link.slice(4) : undefined;
@@ -40,8 +41,12 @@ export async function adoptVms(
       );
       supervisor.watch(spec.name, pid);
       const tap = tapName(spec.name);
-      if (net && (await linkExists(ctx.host, tap)) && !(await bridgePorts(ctx, net.bridge)).includes(tap)) {
-        await ctx.host.run(addPortArgv(ctx.ovs.describe().dbSock, net.bridge, tap));
+      if (
+        net &&
+        (await tapOwner(ctx, spec.name)) === "ours" &&
+        !(await bridgePorts(ctx, net.bridge)).includes(tap)
+      ) {
+        await ctx.host.run(addPortArgv(ctx.ovs.describe().dbSock, net.bridge, tap, spec.name));
       }
       ctx.events.emit("vm.adopted", { vm: spec.name, pid, qmp: answers });
       if (!spec.wantRunning) log(`VM ${spec.name} runs although it was stopped; left running`);

@@ -10,12 +10,19 @@ import { DEFAULT_NETWORK } from "../net/plan.js";
 import { ensureLabKeyPair } from "../ssh/keys.js";
 import { faultPoint } from "../state/faults.js";
 import { RestartPolicy, type VmSpec } from "../state/ledger.js";
-import { validateImageName, validateNetName, validateRoleName, validateVmName } from "../state/names.js";
+import {
+  tapName,
+  validateImageName,
+  validateNetName,
+  validateRoleName,
+  validateVmName,
+} from "../state/names.js";
 import { withRollback } from "../state/undo.js";
 import { createOverlay, removeVmFiles, writeVmConfigDrive } from "./files.js";
 import { planIdentity } from "./identity.js";
 import { getSpec, startVm } from "./lifecycle.js";
 import { type VmStatus, vmStatus } from "./status.js";
+import { checkTapFree } from "./tap.js";
 
 export interface VmCreateRequest {
   name: string;
@@ -76,6 +83,13 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
       hint: `run 'lab net up${network === DEFAULT_NETWORK ? "" : ` ${network}`}' first`,
     });
   }
+  const bridge = Object.values(ctx.ledger.read().networks).find((n) => n.bridge === tapName(name));
+  if (bridge) {
+    throw new ConflictError(`VM ${name}'s tap ${tapName(name)} would be network ${bridge.name}'s bridge`, {
+      hint: "pick another VM name",
+    });
+  }
+  if (!ctx.ledger.read().vms[name]) await checkTapFree(ctx, name);
   const configDrive = req.configDrive ?? "iso";
   const drives = image.manifest.features?.configDrive;
   if (configDrive === "9p" && drives && !drives.includes("9p")) {

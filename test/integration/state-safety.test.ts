@@ -1,5 +1,5 @@
 // What lab must never do to state it cannot prove it owns: delete VM disks when the ledger is
-// lost. Real labd, OVS, dnsmasq and qemu (lab-test image) in a namespace this test creates.
+// lost, or interfaces it did not create. Real labd, OVS, dnsmasq and qemu (lab-test image) in a namespace this test creates.
 import { existsSync } from "node:fs";
 import { readFile, rename } from "node:fs/promises";
 import path from "node:path";
@@ -8,7 +8,7 @@ import type { NetStatus } from "../../src/net/network.js";
 import type { RecoverResult } from "../../src/vm/recover.js";
 import type { VmStatus } from "../../src/vm/status.js";
 import { waitForReady } from "../helpers/guest.js";
-import { createLabEnv, type LabEnv, repoRoot } from "../helpers/lab.js";
+import { createLabEnv, type LabEnv, links, repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless, VM_TOOLS } from "../helpers/require.js";
 
@@ -30,6 +30,34 @@ describe.skipIf(skip)("state safety (real labd, qemu, OVS, dnsmasq in a namespac
   afterAll(async () => {
     await lab?.cleanup();
     await deleteAllNetns();
+  });
+
+  it("leaves interfaces it did not create alone and refuses names that collide with them", async () => {
+    for (const name of ["lab-victim", "lab-foreign"])
+      await inNs(lab.ns, [
+        "ip",
+        "link",
+        "add",
+        name,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        `${name.slice(4)}-peer`,
+      ]);
+    const r = await lab.lab(["vm", "create", "victim", "--role", "etcd"], { reject: false });
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toMatch(/lab-victim exists on this host and lab did not create it/);
+    expect(r.stderr).toMatch(/hint:/);
+    expect(await lab.labJson<unknown[]>(["vm", "list"])).toEqual([]);
+    // A labd start (reconcile) leaves them too.
+    await lab.lab(["daemon", "stop"]);
+    await lab.lab(["vm", "list"]);
+    expect(await links(lab.ns)).toEqual(expect.arrayContaining(["lab-victim", "lab-foreign"]));
+    const t1 = await lab.lab(["net", "up", "t1", "--bridge", "lab-x"], { reject: false });
+    expect(t1.exitCode).toBe(4);
+    expect(t1.stderr).toMatch(/has the form of a VM's tap/);
+    for (const name of ["lab-victim", "lab-foreign"]) await inNs(lab.ns, ["ip", "link", "del", name]);
   });
 
   it("a lost ledger deletes no disk; lab recover restores the VM and its network, and it starts again", async () => {
