@@ -77,6 +77,30 @@ function sorted(rs: readonly Reservation[]): Reservation[] {
   return [...rs].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * The lease file without the leases that block a reservation: an address reserved for another
+ * MAC, or an address or MAC that was released (`destroy --forget`). dnsmasq would otherwise keep
+ * the old client's lease and give the new one another address. Lines: `expiry MAC IP name id`.
+ */
+export function releaseLeases(
+  leases: string,
+  reservations: readonly Reservation[],
+  released: readonly { mac: string; ip: string }[] = [],
+): string {
+  const macOf = new Map(reservations.map((r) => [r.ip, r.mac.toLowerCase()]));
+  const gone = new Set(released.flatMap((r) => [r.ip, r.mac.toLowerCase()]));
+  return leases
+    .split("\n")
+    .filter((line) => {
+      const [, mac, ip] = line.split(" ");
+      if (!mac || !ip) return true;
+      const reservedFor = macOf.get(ip);
+      if (reservedFor !== undefined && reservedFor !== mac.toLowerCase()) return false;
+      return !(gone.has(ip) || gone.has(mac.toLowerCase()));
+    })
+    .join("\n");
+}
+
 export function dnsmasqArgv(confFile: string): string[] {
   return ["dnsmasq", `--conf-file=${confFile}`];
 }

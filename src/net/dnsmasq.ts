@@ -2,13 +2,14 @@
 import { mkdir, rm, rmdir } from "node:fs/promises";
 import type { Host } from "../host/host.js";
 import { isOurProcess, readPidFile, signalOurProcess, waitForExit } from "../host/proc.js";
-import { writeIfChanged } from "../state/files.js";
+import { readText, writeIfChanged } from "../state/files.js";
 import type { NetworkSpec } from "../state/ledger.js";
 import type { LabPaths } from "../state/paths.js";
 import { intToIp } from "./cidr.js";
 import {
   dnsmasqArgv,
   type Reservation,
+  releaseLeases,
   renderDhcpHosts,
   renderDnsmasqConfig,
   renderDnsNames,
@@ -49,6 +50,7 @@ export class Dnsmasq {
       }),
     );
     const hostsChanged = await this.writeHosts(spec, reservations);
+    if (await this.releaseLeases(spec.name, reservations)) return true;
     const pid = this.pid(spec.name);
     if (pid !== undefined && !confChanged) {
       if (hostsChanged) process.kill(pid, "SIGHUP");
@@ -66,12 +68,43 @@ export class Dnsmasq {
     return a || b;
   }
 
-  /** Rewrites the reservation files and tells a running dnsmasq to re-read them (SIGHUP). */
-  async reload(spec: NetworkSpec, reservations: readonly Reservation[]): Promise<void> {
+  /**
+   * Rewrites the reservation files and tells a running dnsmasq to re-read them (SIGHUP); leases
+   * that block a reservation or belong to a released address are dropped first.
+   */
+  async reload(
+    spec: NetworkSpec,
+    reservations: readonly Reservation[],
+    released: readonly { mac: string; ip: string }[] = [],
+  ): Promise<void> {
     await mkdir(this.p.dnsmasqDir, { recursive: true, mode: 0o755 });
-    if (!(await this.writeHosts(spec, reservations))) return;
+    const changed = await this.writeHosts(spec, reservations);
+    if (await this.releaseLeases(spec.name, reservations, released)) return;
     const pid = this.pid(spec.name);
-    if (pid !== undefined) process.kill(pid, "SIGHUP");
+    if (changed && pid !== undefined) process.kill(pid, "SIGHUP");
+  }
+
+  /**
+   * dnsmasq reads its lease file only when it starts and keeps leases in memory (SIGHUP does not
+   * re-read it; dnsmasq(8)), so dropping a lease means: stop it, rewrite the file, start it.
+   * Returns whether dnsmasq was restarted.
+   */
+  private async releaseLeases(
+    net: string,
+    reservations: readonly Reservation[],
+    released: readonly { mac: string; ip: string }[] = [],
+  ): Promise<boolean> {
+    const f = this.files(net);
+    const before = await readText(f.leases);
+    if (before === undefined || releaseLeases(before, reservations, released) === before) return false;
+    const pid = this.pid(net);
+    if (pid !== undefined) await this.stop(net, { keepFiles: true });
+    // Read again: dnsmasq may have written leases until it stopped.
+    const now = (await readText(f.leases)) ?? "";
+    await writeIfChanged(f.leases, releaseLeases(now, reservations, released));
+    if (pid === undefined) return false;
+    await this.host.run(dnsmasqArgv(f.conf));
+    return true;
   }
 
   async stop(net: string, opts: { keepFiles?: boolean } = {}): Promise<void> {

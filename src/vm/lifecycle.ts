@@ -171,7 +171,8 @@ export async function destroyVm(
   });
   if (forget && id) {
     const net = ctx.ledger.read().networks[id.network];
-    if (net) await ctx.dnsmasq.reload(net, reservationsFor(ctx.ledger.read(), net.name));
+    // The address is free again: so is dnsmasq's lease on it, or the next VM would not get it.
+    if (net) await ctx.dnsmasq.reload(net, reservationsFor(ctx.ledger.read(), net.name), [id]);
   }
   if (spec || (forget && id)) ctx.events.emit("vm.destroyed", { vm: name, forgotten: forget && !!id });
   return { removed: !!spec, forgotten: forget && !!id };

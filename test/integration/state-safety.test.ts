@@ -107,4 +107,19 @@ describe.skipIf(skip)("state safety (real labd, qemu, OVS, dnsmasq in a namespac
     expect(await waitForReady(lab.run, "keep", 3)).toMatchObject({ ip: (await vm("keep")).ip });
     await lab.lab(["vm", "destroy", "keep", "--forget"]);
   });
+
+  it("an address freed with destroy --forget reaches the next VM: dnsmasq's lease is released too", async () => {
+    await lab.lab(["vm", "create", "old", "--role", "etcd"]);
+    const old = await vm("old");
+    await waitForReady(lab.run, "old");
+    const leases = path.join(lab.run, "dnsmasq/default.leases");
+    expect(await readFile(leases, "utf8")).toContain(`${old.mac} ${old.ip}`);
+    await lab.lab(["vm", "destroy", "old", "--forget"]);
+    expect(await readFile(leases, "utf8")).not.toContain(old.mac!);
+    await lab.lab(["vm", "create", "new", "--role", "etcd"]);
+    const fresh = await vm("new");
+    expect(fresh.ip).toBe(old.ip);
+    expect(await waitForReady(lab.run, "new")).toMatchObject({ mac: fresh.mac, ip: old.ip });
+    await lab.lab(["vm", "destroy", "new", "--forget"]);
+  });
 });

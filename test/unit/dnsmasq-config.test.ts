@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   parseLeases,
+  releaseLeases,
   renderDhcpHosts,
   renderDnsmasqConfig,
   renderDnsNames,
@@ -58,5 +59,31 @@ describe("dnsmasq config", () => {
     expect(leases).toEqual([
       { expires: 1763800000, mac: "52:54:00:aa:bb:cc", ip: "172.16.11.10", hostname: "node1" },
     ]);
+  });
+});
+
+describe("releasing dnsmasq leases", () => {
+  const leases = [
+    "1700000000 52:54:00:00:00:01 172.16.11.10 old *",
+    "1700000000 52:54:00:00:00:02 172.16.11.11 keep *",
+    "1700000000 aa:bb:cc:00:00:03 172.16.11.200 dynamic *",
+    "",
+  ].join("\n");
+
+  it("drops a lease on an address now reserved for another MAC, and keeps the rest", () => {
+    const out = releaseLeases(leases, [
+      { name: "new", mac: "52:54:00:00:00:09", ip: "172.16.11.10" },
+      { name: "keep", mac: "52:54:00:00:00:02", ip: "172.16.11.11" },
+    ]);
+    expect(out).not.toContain("172.16.11.10");
+    expect(out).toContain("52:54:00:00:00:02 172.16.11.11");
+    expect(out).toContain("172.16.11.200");
+  });
+
+  it("drops the leases of a released address or MAC, and changes nothing otherwise", () => {
+    const keep = [{ name: "keep", mac: "52:54:00:00:00:02", ip: "172.16.11.11" }];
+    const out = releaseLeases(leases, keep, [{ mac: "52:54:00:00:00:01", ip: "172.16.11.10" }]);
+    expect(out.split("\n").filter(Boolean)).toHaveLength(2);
+    expect(releaseLeases(leases, keep)).toBe(leases);
   });
 });
