@@ -247,18 +247,56 @@ KUBELET
   mv -f "$STATE/kubelet-config.yaml.tmp" "$STATE/kubelet-config.yaml"
 }
 
-# The node's pod bridge takes flannel's subnet for this machine (/run/flannel/subnet.env).
+# Reads flannel's subnet file (flannel-io/flannel pkg/subnet: FLANNEL_NETWORK, FLANNEL_SUBNET with
+# the node's first address, e.g. 10.0.5.1/24, FLANNEL_MTU, FLANNEL_IPMASQ; IPv6 keys ignored).
+# Parsed, never sourced: the file is data.
+read_subnet_env() {
+  local file=$1 line key value
+  while IFS= read -r line || [ -n "$line" ]; do
+    [ -n "$line" ] || continue
+    key=${line%%=*}
+    value=${line#*=}
+    [[ $line == *=* && $value =~ ^[A-Za-z0-9.:/]*$ ]] || die "$file: unexpected line: $line"
+    case $key in
+    FLANNEL_NETWORK | FLANNEL_SUBNET | FLANNEL_MTU | FLANNEL_IPMASQ) printf -v "$key" '%s' "$value" ;;
+    esac
+  done <"$file"
+  local cidr='^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$'
+  [[ ${FLANNEL_NETWORK:-} =~ $cidr ]] || die "$file: FLANNEL_NETWORK is missing or not a CIDR"
+  [[ ${FLANNEL_SUBNET:-} =~ $cidr ]] || die "$file: FLANNEL_SUBNET is missing or not a CIDR"
+  [[ ${FLANNEL_MTU:-} =~ ^[0-9]+$ ]] || die "$file: FLANNEL_MTU is missing or not a number"
+  [[ ${FLANNEL_IPMASQ:-} =~ ^(true|false)$ ]] || die "$file: FLANNEL_IPMASQ is missing or not true/false"
+}
+
+# network_of 10.0.5.1/24 -> 10.0.5.0/24 (the address with its host bits cleared)
+network_of() {
+  local addr=${1%/*} len=${1#*/} a b c d
+  IFS=. read -r a b c d <<<"$addr"
+  local v=$((a << 24 | b << 16 | c << 8 | d)) mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
+  v=$((v & mask))
+  echo "$((v >> 24 & 255)).$((v >> 16 & 255)).$((v >> 8 & 255)).$((v & 255))/$len"
+}
+
+# The node's pod bridge takes flannel's subnet for this machine, as flannel's own CNI plugin would
+# hand it to the bridge plugin (flannel-io/cni-plugin flannel_linux.go): host-local gets the subnet's
+# network address (it refuses one with host bits set: containernetworking/plugins
+# plugins/ipam/host-local/backend/allocator/range.go, Canonicalize) and flannel's address as the
+# gateway, a route to the whole pod network, and masquerading only when flannel does none. The
+# default route comes from the bridge plugin alone (isDefaultGateway): an ipam route to 0.0.0.0/0
+# as well would give the pod two (plugins/main/bridge/bridge.go, calcGateways, counts only routes
+# that carry a gateway). LAB_KUBE_SUBNET_ENV and LAB_KUBE_CNI_DIR move the files for tests.
 cmd_cni() {
-  local env=/run/flannel/subnet.env i
+  local env=${LAB_KUBE_SUBNET_ENV:-/run/flannel/subnet.env} dir=${LAB_KUBE_CNI_DIR:-/etc/cni/net.d} i
   for i in $(seq 1 120); do
     [ -s "$env" ] && break
     sleep 1
   done
   [ -s "$env" ] || die "$env is missing: is flanneld.service running?"
-  # shellcheck disable=SC1090
-  . "$env"
-  mkdir -p /etc/cni/net.d
-  cat >/etc/cni/net.d/10-lab.conflist.tmp <<CNI
+  read_subnet_env "$env"
+  local masq=true
+  [ "$FLANNEL_IPMASQ" = true ] && masq=false
+  mkdir -p "$dir"
+  cat >"$dir/10-lab.conflist.tmp" <<CNI
 {
   "cniVersion": "1.0.0",
   "name": "lab",
@@ -266,21 +304,22 @@ cmd_cni() {
     {
       "type": "bridge",
       "bridge": "cni0",
+      "isGateway": true,
       "isDefaultGateway": true,
       "hairpinMode": true,
-      "ipMasq": false,
-      "mtu": ${FLANNEL_MTU:-1450},
+      "ipMasq": $masq,
+      "mtu": $FLANNEL_MTU,
       "ipam": {
         "type": "host-local",
-        "ranges": [[{ "subnet": "${FLANNEL_SUBNET%/*}/${FLANNEL_SUBNET#*/}" }]],
-        "routes": [{ "dst": "0.0.0.0/0" }]
+        "ranges": [[{ "subnet": "$(network_of "$FLANNEL_SUBNET")", "gateway": "${FLANNEL_SUBNET%/*}" }]],
+        "routes": [{ "dst": "$FLANNEL_NETWORK" }]
       }
     },
     { "type": "portmap", "capabilities": { "portMappings": true } }
   ]
 }
 CNI
-  mv -f /etc/cni/net.d/10-lab.conflist.tmp /etc/cni/net.d/10-lab.conflist
+  mv -f "$dir/10-lab.conflist.tmp" "$dir/10-lab.conflist"
 }
 
 cmd_run() {
