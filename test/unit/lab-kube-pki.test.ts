@@ -44,7 +44,8 @@ describe("lab-kube apiserver-init", () => {
     const before = readFileSync(`${pki}/kubelet-client.crt`, "utf8");
     run("apiserver-init");
     expect(readFileSync(`${pki}/kubelet-client.crt`, "utf8")).toBe(before);
-  });
+    // RSA key generation on a busy 2-core machine.
+  }, 60_000);
 });
 
 describe("lab-kube scheduler-config", () => {
