@@ -14,11 +14,28 @@ export interface CniResult {
   routes?: { dst: string; gw?: string }[];
 }
 
+/** Runs plugin TYPE on the node with the CNI environment and the config on stdin. */
 export interface CniRuntime {
-  /** Network namespace of the node (where the bridge and the host ends of the veths live). */
-  nodeNs: string;
-  /** Directories holding the plugin binaries (CNI_PATH). */
-  path: string[];
+  run(
+    type: string,
+    env: Record<string, string>,
+    stdin: string,
+  ): Promise<{ exitCode?: number; stdout: string; stderr: string }>;
+}
+
+/** The node is a network namespace on this host; the plugins are in `dirs` (CNI_PATH). */
+export function netnsRuntime(nodeNs: string, dirs: string[]): CniRuntime {
+  return {
+    run: async (type, env, stdin) => {
+      const r = await execa("ip", ["netns", "exec", nodeNs, `${dirs[0]}/${type}`], {
+        input: stdin,
+        reject: false,
+        env: { ...env, CNI_PATH: dirs.join(":"), PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
+        extendEnv: false,
+      });
+      return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+    },
+  };
 }
 
 export interface Attachment {
@@ -54,20 +71,17 @@ function oneConfig(
 }
 
 async function exec(rt: CniRuntime, command: "ADD" | "DEL", type: string, stdin: string, att: Attachment) {
-  const r = await execa("ip", ["netns", "exec", rt.nodeNs, `${rt.path[0]}/${type}`], {
-    input: stdin,
-    reject: false,
-    env: {
+  const r = await rt.run(
+    type,
+    {
       CNI_COMMAND: command,
       CNI_CONTAINERID: att.containerId,
       CNI_NETNS: att.netns,
       CNI_IFNAME: att.ifName,
       CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${att.containerId};K8S_POD_INFRA_CONTAINER_ID=${att.containerId}`,
-      CNI_PATH: rt.path.join(":"),
-      PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
     },
-    extendEnv: false,
-  });
+    stdin,
+  );
   if (r.exitCode !== 0)
     throw new Error(`plugin type="${type}" failed (${command.toLowerCase()}): ${r.stdout}${r.stderr}`);
   return r.stdout;

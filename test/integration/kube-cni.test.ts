@@ -10,7 +10,13 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Attachment, addNetworkList, type CniRuntime, delNetworkList } from "../helpers/cni.js";
+import {
+  type Attachment,
+  addNetworkList,
+  type CniRuntime,
+  delNetworkList,
+  netnsRuntime,
+} from "../helpers/cni.js";
 import { repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { inCI, skipUnless } from "../helpers/require.js";
@@ -50,7 +56,7 @@ describe.skipIf(skip)("lab-kube's CNI config through the real CNI plugins", () =
     await inNs(node, ["ip", "link", "set", "uplink", "up"]);
     await inNs(node, ["ip", "addr", "add", `${NODE_IP}/24`, "dev", "eth0"]);
     await inNs(node, ["ip", "link", "set", "eth0", "up"]);
-    rt = { nodeNs: node, path: [PLUGINS] };
+    rt = netnsRuntime(node, [PLUGINS]);
     for (const id of ["poda", "podb"]) {
       const ns = await createNetns(`labP${id.slice(-1)}`);
       pods.push({
