@@ -31,7 +31,8 @@ APISERVER_KEY=/lab/kubernetes/apiserver
 # RECORD_EVERY seconds): when the API server stops or moves, nodes stop trusting the old one.
 RECORD_TTL=60
 RECORD_EVERY=20
-ADDONS=/etc/lab/addons
+ETC=${LAB_KUBE_ETC:-/etc/lab} # moved only by tests
+ADDONS=$ETC/addons
 
 # The one scratch directory of this run, removed however the script ends.
 SCRATCH=""
@@ -62,9 +63,9 @@ read_env() {
 }
 
 load() {
-  [ -r /etc/lab/cluster.env ] || die "/etc/lab/cluster.env is missing: is this a lab VM of role kubernetes?"
-  read_env /etc/lab/cluster.env
-  read_env /etc/lab/kubernetes.env
+  [ -r "$ETC/cluster.env" ] || die "$ETC/cluster.env is missing: is this a lab VM of role kubernetes?"
+  read_env "$ETC/cluster.env"
+  read_env "$ETC/kubernetes.env"
   : "${LAB_NAME:?} ${LAB_IP:?} ${LAB_ETCD:?} ${LAB_MIRROR:?}"
   # Defaults are lab.yaml's: flannel over 10.0.0.0/16, services in 10.10.0.0/22.
   POD_NETWORK=${POD_NETWORK:-10.0.0.0/16}

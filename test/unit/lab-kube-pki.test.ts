@@ -3,11 +3,14 @@
 // kubelet clientCAFile, and carries group system:masters so the kubelet's webhook authorization
 // admits logs, exec and port-forward. And the scheduler's configuration file.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { execa } from "execa";
 import yaml from "js-yaml";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const helper = path.join(import.meta.dirname, "../../cloud-config/include/lab-kube.sh");
 const state = mkdtempSync(path.join(tmpdir(), "lab-kube-pki-"));
@@ -76,5 +79,57 @@ describe("the cluster DNS manifest (cloud-config/include/coredns.yaml)", () => {
     expect(docs.find((d) => d.kind === "ConfigMap")!.data!.Corefile).toMatch(
       /kubernetes __CLUSTER_DOMAIN__ /,
     );
+  });
+});
+
+describe("lab-kube kubeconfig and the API server's record", () => {
+  // A stand-in etcd v2 keys API on loopback answering GET /v2/keys/lab/kubernetes/apiserver.
+  let answer: Record<string, unknown> = {};
+  let server: http.Server;
+  let etc: string;
+  beforeAll(async () => {
+    server = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(answer));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    etc = mkdtempSync(path.join(tmpdir(), "lab-kube-etc-"));
+    writeFileSync(
+      path.join(etc, "cluster.env"),
+      `LAB_NAME=node-1\nLAB_IP=172.16.11.11\nLAB_ETCD=http://127.0.0.1:${port}\nLAB_MIRROR=http://127.0.0.1:1\n`,
+    );
+  });
+  afterAll(() => {
+    server?.close();
+    if (etc) rmSync(etc, { recursive: true, force: true });
+  });
+  // Asynchronous: the stand-in etcd answers from this process's event loop.
+  const kubeconfig = () =>
+    execa("bash", [helper, "kubeconfig", "kubelet"], {
+      env: { LAB_KUBE_STATE: state, LAB_KUBE_ETC: etc },
+      reject: false,
+      timeout: 30_000,
+    });
+  const cert = Buffer.from("-----BEGIN CERTIFICATE-----\n").toString("base64");
+  const value = `https://172.16.11.12:6443 0123abcd ${cert} ${cert}`;
+
+  it("takes a fresh record: kubeconfig for the server, the kubelet client CA beside it", async () => {
+    answer = { action: "get", node: { key: "/lab/kubernetes/apiserver", value, ttl: 42 } };
+    const r = await kubeconfig();
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(readFileSync(path.join(state, "kubelet.kubeconfig"), "utf8")).toContain(
+      "server: https://172.16.11.12:6443",
+    );
+    expect(readFileSync(path.join(state, "kubelet-client-ca.crt"), "utf8")).toBe(
+      "-----BEGIN CERTIFICATE-----\n",
+    );
+  });
+
+  it("refuses a record without a TTL: it never goes stale, so lab-kube's publisher did not write it", async () => {
+    answer = { action: "get", node: { key: "/lab/kubernetes/apiserver", value } };
+    const r = await kubeconfig();
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/has no TTL of at most 60 s/);
   });
 });
