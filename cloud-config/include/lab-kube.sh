@@ -6,9 +6,13 @@
 #   lab-kube fetch ARTIFACT NAME      mirror artifact -> /opt/lab/kubernetes/bin/NAME, sha256 checked
 #   lab-kube fetch-tgz ARTIFACT DIR   mirror tarball, sha256 checked, unpacked into DIR
 #   lab-kube apiserver-init           service-account key pair and the cluster token (kept)
-#   lab-kube apiserver-publish        apiserver URL, token and certificate -> etcd, for the nodes
+#   lab-kube apiserver-publish [--every SECONDS]
+#                                     apiserver URL, token, certificate and kubelet client CA -> etcd
+#                                     with a TTL, for the nodes (once, or again every SECONDS)
 #   lab-kube kubeconfig COMPONENT     /var/lib/lab/kubernetes/COMPONENT.kubeconfig from etcd
 #   lab-kube kubelet-config           kubelet's configuration file
+#   lab-kube scheduler-config         kube-scheduler's configuration file (KubeSchedulerConfiguration)
+#   lab-kube addons                   applies the cluster DNS (CoreDNS) once the API server answers
 #   lab-kube cni                      CNI config for this node's flannel subnet
 #   lab-kube run NAME ARGS...         exec the fetched program
 #
@@ -20,9 +24,15 @@
 set -euo pipefail
 
 BIN=/opt/lab/kubernetes/bin
-STATE=/var/lib/lab/kubernetes
+STATE=${LAB_KUBE_STATE:-/var/lib/lab/kubernetes} # moved only by tests
 RUN_ENV=/run/lab/kubernetes.env
 APISERVER_KEY=/lab/kubernetes/apiserver
+# The record lives RECORD_TTL seconds unless re-published (kube-apiserver-record.service does, every
+# RECORD_EVERY seconds): when the API server stops or moves, nodes stop trusting the old one.
+RECORD_TTL=60
+RECORD_EVERY=20
+ETC=${LAB_KUBE_ETC:-/etc/lab} # moved only by tests
+ADDONS=$ETC/addons
 
 # The one scratch directory of this run, removed however the script ends.
 SCRATCH=""
@@ -53,9 +63,9 @@ read_env() {
 }
 
 load() {
-  [ -r /etc/lab/cluster.env ] || die "/etc/lab/cluster.env is missing: is this a lab VM of role kubernetes?"
-  read_env /etc/lab/cluster.env
-  read_env /etc/lab/kubernetes.env
+  [ -r "$ETC/cluster.env" ] || die "$ETC/cluster.env is missing: is this a lab VM of role kubernetes?"
+  read_env "$ETC/cluster.env"
+  read_env "$ETC/kubernetes.env"
   : "${LAB_NAME:?} ${LAB_IP:?} ${LAB_ETCD:?} ${LAB_MIRROR:?}"
   # Defaults are lab.yaml's: flannel over 10.0.0.0/16, services in 10.10.0.0/22.
   POD_NETWORK=${POD_NETWORK:-10.0.0.0/16}
@@ -144,6 +154,19 @@ cmd_fetch_tgz() {
   echo "lab-kube: $artifact unpacked into $dir"
 }
 
+# A certificate for NAME signed by the lab's CA: NAME.key, NAME.crt in $STATE/pki.
+issue_cert() {
+  local name=$1 subject=$2 pki=$STATE/pki
+  [ -s "$pki/$name.crt" ] && [ -s "$pki/$name.key" ] && return 0
+  openssl req -new -newkey rsa:2048 -nodes -subj "$subject" -keyout "$pki/$name.key.tmp" \
+    -out "$pki/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+    -days 3650 -out "$pki/$name.crt.tmp" 2>/dev/null
+  rm -f "$pki/$name.csr"
+  mv -f "$pki/$name.key.tmp" "$pki/$name.key"
+  mv -f "$pki/$name.crt.tmp" "$pki/$name.crt"
+}
+
 cmd_apiserver_init() {
   mkdir -p "$STATE/pki"
   chmod 0700 "$STATE"
@@ -158,7 +181,18 @@ cmd_apiserver_init() {
   fi
   # One identity for the lab's components and its admin: a learning lab, not a hardened cluster.
   echo "$(cat "$STATE/token"),lab-admin,lab-admin,\"system:masters\"" >"$STATE/tokens.csv"
-  chmod 0600 "$STATE/sa.key" "$STATE/token" "$STATE/tokens.csv"
+  # The kubelets refuse anonymous requests: the API server shows them a client certificate
+  # (--kubelet-client-certificate) from the lab's CA, in group system:masters so the kubelet's
+  # webhook authorization lets logs, exec and port-forward through. The CA goes to the nodes in
+  # the API server's record (clientCAFile in their kubelet configuration).
+  if [ ! -s "$STATE/pki/ca.crt" ] || [ ! -s "$STATE/pki/ca.key" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=lab-kubernetes-ca" \
+      -keyout "$STATE/pki/ca.key.tmp" -out "$STATE/pki/ca.crt.tmp" 2>/dev/null
+    mv -f "$STATE/pki/ca.key.tmp" "$STATE/pki/ca.key"
+    mv -f "$STATE/pki/ca.crt.tmp" "$STATE/pki/ca.crt"
+  fi
+  issue_cert kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+  chmod 0600 "$STATE/sa.key" "$STATE/token" "$STATE/tokens.csv" "$STATE/pki/ca.key" "$STATE/pki/kubelet-client.key"
 }
 
 etcd_key() {
@@ -166,6 +200,11 @@ etcd_key() {
 }
 
 cmd_apiserver_publish() {
+  local every=0
+  if [ $# -gt 0 ]; then
+    [ $# -eq 2 ] && [ "$1" = --every ] && [[ $2 =~ ^[1-9][0-9]*$ ]] || die "usage: lab-kube apiserver-publish [--every SECONDS]"
+    every=$2
+  fi
   load
   local cert=$STATE/pki/apiserver.crt i
   for i in $(seq 1 120); do
@@ -173,20 +212,21 @@ cmd_apiserver_publish() {
     sleep 1
   done
   [ -s "$cert" ] || die "kube-apiserver wrote no certificate to $cert"
-  # Written to /var/lib so kubectl on this machine works: KUBECONFIG=$STATE/admin.kubeconfig
   local value
-  value="https://$LAB_IP:6443 $(cat "$STATE/token") $(base64 -w0 <"$cert")"
-  curl --fail --silent --show-error --retry 10 --retry-connrefused --retry-delay 2 \
-    -X PUT "$(etcd_key)" --data-urlencode "value=$value" >/dev/null
-  echo "lab-kube: apiserver https://$LAB_IP:6443 published in etcd at $APISERVER_KEY"
+  value="https://$LAB_IP:6443 $(cat "$STATE/token") $(base64 -w0 <"$cert") $(base64 -w0 <"$STATE/pki/ca.crt")"
+  for (( ; ; )); do
+    curl --fail --silent --show-error --retry 10 --retry-connrefused --retry-delay 2 \
+      -X PUT "$(etcd_key)" --data-urlencode "value=$value" --data-urlencode "ttl=$RECORD_TTL" >/dev/null
+    [ "$every" -gt 0 ] || break
+    sleep "$every"
+  done
+  echo "lab-kube: apiserver https://$LAB_IP:6443 published in etcd at $APISERVER_KEY (ttl $RECORD_TTL s)"
 }
 
-cmd_kubeconfig() {
-  [ $# -eq 1 ] || die "usage: lab-kube kubeconfig COMPONENT"
-  [[ $1 =~ ^[a-z-]+$ ]] || die "invalid component: $1"
-  load
+# The API server's record from etcd, once it is there and fresh: a record without a TTL was not
+# written by apiserver-publish (which always sets one) and is refused.
+read_record() {
   local body="" value="" i
-  # Wait for the apiserver (wherever fleet put it) to publish itself.
   for i in $(seq 1 300); do
     body=$(curl --silent --fail "$(etcd_key)" 2>/dev/null || true)
     value=$(sed -n 's/.*"value":"\([^"]*\)".*/\1/p' <<<"$body")
@@ -194,10 +234,24 @@ cmd_kubeconfig() {
     sleep 2
   done
   [ -n "$value" ] || die "no apiserver in etcd at $APISERVER_KEY: is kube-apiserver.service running?"
-  local server token ca
-  read -r server token ca <<<"$value"
-  [[ $server =~ ^https://[0-9.]+:[0-9]+$ && $token =~ ^[0-9a-f]+$ && $ca =~ ^[A-Za-z0-9+/=]+$ ]] ||
+  [[ $body =~ \"ttl\":([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -le "$RECORD_TTL" ] ||
+    die "the apiserver record in etcd at $APISERVER_KEY has no TTL of at most $RECORD_TTL s: not written by lab-kube apiserver-publish"
+  echo "$value"
+}
+
+cmd_kubeconfig() {
+  [ $# -eq 1 ] || die "usage: lab-kube kubeconfig COMPONENT"
+  [[ $1 =~ ^[a-z-]+$ ]] || die "invalid component: $1"
+  load
+  local value server token ca clientca
+  # Waits for the apiserver (wherever fleet put it) to publish itself.
+  value=$(read_record)
+  read -r server token ca clientca <<<"$value"
+  [[ $server =~ ^https://[0-9.]+:[0-9]+$ && $token =~ ^[0-9a-f]+$ && $ca =~ ^[A-Za-z0-9+/=]+$ && $clientca =~ ^[A-Za-z0-9+/=]+$ ]] ||
     die "unexpected apiserver record in etcd at $APISERVER_KEY"
+  mkdir -p "$STATE"
+  base64 -d <<<"$clientca" >"$STATE/kubelet-client-ca.crt.tmp"
+  mv -f "$STATE/kubelet-client-ca.crt.tmp" "$STATE/kubelet-client-ca.crt"
   mkdir -p "$STATE"
   chmod 0700 "$STATE"
   umask 077
@@ -239,6 +293,8 @@ authentication:
     enabled: false
   webhook:
     enabled: true
+  x509:
+    clientCAFile: $STATE/kubelet-client-ca.crt
 authorization:
   mode: Webhook
 failSwapOn: false
@@ -247,18 +303,85 @@ KUBELET
   mv -f "$STATE/kubelet-config.yaml.tmp" "$STATE/kubelet-config.yaml"
 }
 
-# The node's pod bridge takes flannel's subnet for this machine (/run/flannel/subnet.env).
+# kube-scheduler reads its kubeconfig and leader election from a KubeSchedulerConfiguration
+# (kubescheduler.config.k8s.io/v1: kubernetes/kubernetes
+# staging/src/k8s.io/kube-scheduler/config/v1/types.go); --kubeconfig is deprecated.
+cmd_scheduler_config() {
+  mkdir -p "$STATE"
+  cat >"$STATE/scheduler-config.yaml.tmp" <<SCHEDULER
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+clientConnection:
+  kubeconfig: $STATE/scheduler.kubeconfig
+leaderElection:
+  leaderElect: true
+SCHEDULER
+  mv -f "$STATE/scheduler-config.yaml.tmp" "$STATE/scheduler-config.yaml"
+}
+
+# The cluster's add-ons (CoreDNS at CLUSTER_DNS), from $ADDONS (written by the kubernetes
+# cloud-config), applied with kubectl on the API server's machine once it answers.
+cmd_addons() {
+  load
+  local kubectl=(env KUBECONFIG="$STATE/admin.kubeconfig" "$BIN/kubectl") i
+  for i in $(seq 1 60); do
+    "${kubectl[@]}" get --raw /readyz >/dev/null 2>&1 && break
+    sleep 2
+  done
+  sed -e "s|__CLUSTER_DNS__|$CLUSTER_DNS|g" -e "s|__CLUSTER_DOMAIN__|$CLUSTER_DOMAIN|g" "$ADDONS/coredns.yaml" |
+    "${kubectl[@]}" apply -f -
+}
+
+# Reads flannel's subnet file (flannel-io/flannel pkg/subnet: FLANNEL_NETWORK, FLANNEL_SUBNET with
+# the node's first address, e.g. 10.0.5.1/24, FLANNEL_MTU, FLANNEL_IPMASQ; IPv6 keys ignored).
+# Parsed, never sourced: the file is data.
+read_subnet_env() {
+  local file=$1 line key value
+  while IFS= read -r line || [ -n "$line" ]; do
+    [ -n "$line" ] || continue
+    key=${line%%=*}
+    value=${line#*=}
+    [[ $line == *=* && $value =~ ^[A-Za-z0-9.:/]*$ ]] || die "$file: unexpected line: $line"
+    case $key in
+    FLANNEL_NETWORK | FLANNEL_SUBNET | FLANNEL_MTU | FLANNEL_IPMASQ) printf -v "$key" '%s' "$value" ;;
+    esac
+  done <"$file"
+  local cidr='^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$'
+  [[ ${FLANNEL_NETWORK:-} =~ $cidr ]] || die "$file: FLANNEL_NETWORK is missing or not a CIDR"
+  [[ ${FLANNEL_SUBNET:-} =~ $cidr ]] || die "$file: FLANNEL_SUBNET is missing or not a CIDR"
+  [[ ${FLANNEL_MTU:-} =~ ^[0-9]+$ ]] || die "$file: FLANNEL_MTU is missing or not a number"
+  [[ ${FLANNEL_IPMASQ:-} =~ ^(true|false)$ ]] || die "$file: FLANNEL_IPMASQ is missing or not true/false"
+}
+
+# network_of 10.0.5.1/24 -> 10.0.5.0/24 (the address with its host bits cleared)
+network_of() {
+  local addr=${1%/*} len=${1#*/} a b c d
+  IFS=. read -r a b c d <<<"$addr"
+  local v=$((a << 24 | b << 16 | c << 8 | d)) mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
+  v=$((v & mask))
+  echo "$((v >> 24 & 255)).$((v >> 16 & 255)).$((v >> 8 & 255)).$((v & 255))/$len"
+}
+
+# The node's pod bridge takes flannel's subnet for this machine, as flannel's own CNI plugin would
+# hand it to the bridge plugin (flannel-io/cni-plugin flannel_linux.go): host-local gets the subnet's
+# network address (it refuses one with host bits set: containernetworking/plugins
+# plugins/ipam/host-local/backend/allocator/range.go, Canonicalize) and flannel's address as the
+# gateway, a route to the whole pod network, and masquerading only when flannel does none. The
+# default route comes from the bridge plugin alone (isDefaultGateway): an ipam route to 0.0.0.0/0
+# as well would give the pod two (plugins/main/bridge/bridge.go, calcGateways, counts only routes
+# that carry a gateway). LAB_KUBE_SUBNET_ENV and LAB_KUBE_CNI_DIR move the files for tests.
 cmd_cni() {
-  local env=/run/flannel/subnet.env i
+  local env=${LAB_KUBE_SUBNET_ENV:-/run/flannel/subnet.env} dir=${LAB_KUBE_CNI_DIR:-/etc/cni/net.d} i
   for i in $(seq 1 120); do
     [ -s "$env" ] && break
     sleep 1
   done
   [ -s "$env" ] || die "$env is missing: is flanneld.service running?"
-  # shellcheck disable=SC1090
-  . "$env"
-  mkdir -p /etc/cni/net.d
-  cat >/etc/cni/net.d/10-lab.conflist.tmp <<CNI
+  read_subnet_env "$env"
+  local masq=true
+  [ "$FLANNEL_IPMASQ" = true ] && masq=false
+  mkdir -p "$dir"
+  cat >"$dir/10-lab.conflist.tmp" <<CNI
 {
   "cniVersion": "1.0.0",
   "name": "lab",
@@ -266,21 +389,22 @@ cmd_cni() {
     {
       "type": "bridge",
       "bridge": "cni0",
+      "isGateway": true,
       "isDefaultGateway": true,
       "hairpinMode": true,
-      "ipMasq": false,
-      "mtu": ${FLANNEL_MTU:-1450},
+      "ipMasq": $masq,
+      "mtu": $FLANNEL_MTU,
       "ipam": {
         "type": "host-local",
-        "ranges": [[{ "subnet": "${FLANNEL_SUBNET%/*}/${FLANNEL_SUBNET#*/}" }]],
-        "routes": [{ "dst": "0.0.0.0/0" }]
+        "ranges": [[{ "subnet": "$(network_of "$FLANNEL_SUBNET")", "gateway": "${FLANNEL_SUBNET%/*}" }]],
+        "routes": [{ "dst": "$FLANNEL_NETWORK" }]
       }
     },
     { "type": "portmap", "capabilities": { "portMappings": true } }
   ]
 }
 CNI
-  mv -f /etc/cni/net.d/10-lab.conflist.tmp /etc/cni/net.d/10-lab.conflist
+  mv -f "$dir/10-lab.conflist.tmp" "$dir/10-lab.conflist"
 }
 
 cmd_run() {
@@ -302,9 +426,11 @@ main() {
   apiserver-publish) cmd_apiserver_publish "$@" ;;
   kubeconfig) cmd_kubeconfig "$@" ;;
   kubelet-config) cmd_kubelet_config "$@" ;;
+  scheduler-config) cmd_scheduler_config "$@" ;;
+  addons) cmd_addons "$@" ;;
   cni) cmd_cni "$@" ;;
   run) cmd_run "$@" ;;
-  *) die "usage: lab-kube env|fetch|fetch-tgz|apiserver-init|apiserver-publish|kubeconfig|kubelet-config|cni|run" ;;
+  *) die "usage: lab-kube env|fetch|fetch-tgz|apiserver-init|apiserver-publish|kubeconfig|kubelet-config|scheduler-config|addons|cni|run" ;;
   esac
 }
 

@@ -314,6 +314,7 @@ function labCommands(program: Command): void {
     .description("create what a lab file declares and start what is stopped (idempotent)")
     .addOption(labFile())
     .option("--plan", "only show what would change (create/start/unchanged/conflict); change nothing")
+    .option("--no-wait-nodes", "do not wait for the kubernetes machines' nodes to be Ready")
     .addOption(new Option("--json", "stream one JSON event per line (with --plan: the plan)"))
     .addHelpText(
       "after",
@@ -367,6 +368,16 @@ export function buildProgram(): Command {
   netCommands(program);
   vmCommands(program);
   fleetCommands(program);
+  program
+    .command("kubeconfig")
+    .description("a kubeconfig for kubectl on this host, from the API server's record in etcd")
+    .option("-o, --output <file>", "write it to FILE (mode 0600) instead of printing it")
+    .option("--endpoint <url>", "fleet API of the etcd machine (default: the lab's etcd machine)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  lab kubeconfig -o lab.kubeconfig && KUBECONFIG=lab.kubeconfig kubectl get nodes",
+    )
+    .action(lazy("./commands/kube.js", "kubeconfigCommand"));
   imageCommands(program);
   mirrorCommands(program);
   daemonCommands(program);

@@ -19,6 +19,7 @@ import { httpFleetGate, observeFleet } from "./fleet-steps.js";
 import { addressingFor, planIps } from "./ips.js";
 import { type FieldProblem, type LoadedLab, loadLabFile, problemsError } from "./load.js";
 import { type Observed, type PlanExtras, planLab } from "./planner.js";
+import { addRegistries } from "./registries.js";
 import type { Step } from "./steps.js";
 import { type LocalUnit, mirrorArtifactsOf, readUnitsDir, selectUnits } from "./units.js";
 
@@ -164,6 +165,7 @@ export async function prepareUp(client: LabClient, file: string): Promise<Prepar
   ]);
   const fileProblems: FieldProblem[] = [];
   const sshKeys = await readSshKeys(desired, fileProblems);
+  await addRegistries(desired, loaded.lab.registries, os.homedir(), fileProblems);
   fileProblems.push(
     ...missingFiles(desired),
     ...(await missingFleetd(desired, daemon, roles)),

@@ -141,6 +141,33 @@ export const ArtifactSchema = z
   })
   .describe("a file the lab mirror serves to the VMs (fleetd for images without fleet)");
 
+export const RegistrySchema = z
+  .strictObject({
+    host: z
+      .string({ error: "expected a registry host such as docker.io or registry.lab:5000" })
+      .regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:\d{1,5})?$/, {
+        error: "expected a registry host such as docker.io or registry.lab:5000",
+      })
+      .describe("registry host[:port] as image names use it"),
+    mirrors: z
+      .array(
+        z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._/-]*)?$/, {
+          error: "expected an http:// or https:// URL",
+        }),
+      )
+      .default([])
+      .describe("endpoints tried in order before the registry (containerd hosts.toml [host] entries)"),
+    insecure: z
+      .boolean()
+      .default(false)
+      .describe("the registry speaks plain HTTP; https endpoints are not verified (skip_verify)"),
+    credentials: z
+      .string()
+      .optional()
+      .describe("file on the host with one line USER:PASSWORD, sent as Basic authorization"),
+  })
+  .describe("containerd registry configuration on every kubernetes machine");
+
 export const LabFileSchema = z
   .strictObject({
     networks: z.array(NetworkSchema, { error: "expected a list of networks" }).min(1, {
@@ -152,6 +179,7 @@ export const LabFileSchema = z
     machines: z.array(MachineSchema, { error: "expected a list of machine groups" }).default([]),
     fleet: FleetSchema.optional(),
     artifacts: z.array(ArtifactSchema, { error: "expected a list of artifacts" }).default([]),
+    registries: z.array(RegistrySchema, { error: "expected a list of registries" }).default([]),
   })
   .describe("a whole lab for 'lab up -f FILE'");
 

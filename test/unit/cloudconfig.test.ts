@@ -64,6 +64,7 @@ function etcdExpected(name: string, ip: string, keys: string[]) {
 }
 
 const labKube = readFileSync(path.join(templates, "include", "lab-kube.sh"), "utf8");
+const coredns = readFileSync(path.join(templates, "include", "coredns.yaml"), "utf8");
 
 function kubernetesExpected(name: string, ip: string, endpoint: string, keys: string[]) {
   return {
@@ -71,6 +72,7 @@ function kubernetesExpected(name: string, ip: string, endpoint: string, keys: st
     ssh_authorized_keys: keys,
     write_files: [
       { path: "/opt/lab/bin/lab-kube", permissions: "0755", owner: "root", content: labKube },
+      { path: "/etc/lab/addons/coredns.yaml", permissions: "0644", owner: "root", content: coredns },
       {
         path: "/etc/lab/cluster.env",
         permissions: "0644",

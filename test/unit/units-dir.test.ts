@@ -40,6 +40,7 @@ describe("units/", () => {
   it("has the Kubernetes components in the tutorial's layout", () => {
     expect(kubeUnits.sort()).toEqual([
       "flanneld.service",
+      "kube-apiserver-record.service",
       "kube-apiserver.service",
       "kube-controller-manager.service",
       "kube-kubelet.service",
@@ -47,7 +48,11 @@ describe("units/", () => {
       "kube-scheduler.service",
     ]);
     expect(xfleet("kube-apiserver.service")).toEqual({ MachineMetadata: "role=kubernetes" });
-    for (const u of ["kube-controller-manager.service", "kube-scheduler.service"])
+    for (const u of [
+      "kube-controller-manager.service",
+      "kube-scheduler.service",
+      "kube-apiserver-record.service",
+    ])
       expect(xfleet(u)).toEqual({ MachineOf: "kube-apiserver.service" });
     for (const u of ["kube-kubelet.service", "kube-proxy.service", "flanneld.service"])
       expect(xfleet(u)).toEqual({ Global: "true", MachineMetadata: "role=kubernetes" });
@@ -87,6 +92,30 @@ describe("units/", () => {
         expect(known, `${file}: ${cmd}`).toContain(sub);
       }
     execFileSync("bash", ["-n", helper]);
+  });
+
+  it("gives every unit that waits in ExecStartPre a start timeout longer than its waits", () => {
+    // lab-kube waits up to 600 s for the API server's record and 120 s for flannel's subnet, and
+    // downloads with curl retries; systemd's default start timeout (90 s) would cut them off.
+    for (const file of kubeUnits) {
+      const pre = commands(file).filter((c) => / (kubeconfig|cni|fetch|fetch-tgz) /.test(` ${c} `));
+      if (pre.length === 0) continue;
+      const timeout = options(file).find((o) => o.section === "Service" && o.name === "TimeoutStartSec");
+      expect(Number(timeout?.value), file).toBeGreaterThanOrEqual(600 + 120 + 60);
+    }
+  });
+
+  it("starts kube-scheduler from a configuration file, not the deprecated --kubeconfig", () => {
+    const start = commands("kube-scheduler.service").find((c) => c.includes("run kube-scheduler"))!;
+    expect(start).toMatch(/ --config=\/var\/lib\/lab\/kubernetes\/scheduler-config\.yaml/);
+    expect(start).not.toMatch(/ --kubeconfig=/);
+    expect(commands("kube-scheduler.service")).toContain("/opt/lab/bin/lab-kube scheduler-config");
+  });
+
+  it("gives kube-apiserver a client certificate for the kubelets, which refuse anonymous requests", () => {
+    const start = commands("kube-apiserver.service").find((c) => c.includes("run kube-apiserver"))!;
+    expect(start).toMatch(/ --kubelet-client-certificate=\S+ /);
+    expect(start).toMatch(/ --kubelet-client-key=\S+/);
   });
 });
 

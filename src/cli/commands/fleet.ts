@@ -4,9 +4,13 @@ import { LabClient } from "../../client/client.js";
 import { FleetApiError, UsageError } from "../../errors.js";
 import { DEFAULT_FLEET_PORT, FleetClient } from "../../fleet/api.js";
 import { destroyUnits, listUnits, setTargetState } from "../../fleet/ops.js";
-import { globToRegExp, resolveUnits } from "../../fleet/resolve-units.js";
+import { FLANNEL_UNIT, planStart } from "../../fleet/prerequisites.js";
+import { globToRegExp, type ResolvedUnit, resolveUnits } from "../../fleet/resolve-units.js";
 import { serializeUnitFile } from "../../fleet/unit-file.js";
 import type { TargetState } from "../../fleet/xfleet.js";
+import { FLANNEL_KEY, readFlannelConfig, writeFlannelConfig } from "../../lab/fleet-steps.js";
+import { flannelConfig } from "../../lab/plan-fleet.js";
+import { ClusterSchema } from "../../lab/schema.js";
 import { repoRoot } from "../../state/repo.js";
 import type { VmStatus } from "../../vm/status.js";
 import { printJson, printTable } from "../output.js";
@@ -57,8 +61,10 @@ function waitOptions(opts: FleetOpts) {
 async function toState(units: string[], opts: FleetOpts, state: TargetState, verb: string): Promise<void> {
   const resolved = await resolveUnits(units, unitsDir(opts));
   const fleet = await client(opts);
+  let started = resolved;
+  if (state === "launched") started = await startPrerequisites(fleet, resolved, opts);
   try {
-    await setTargetState(fleet, resolved, state, !!opts.replace, waitOptions(opts));
+    await setTargetState(fleet, started, state, !!opts.replace, waitOptions(opts));
   } catch (err) {
     // A unit that failed on its machine: show what systemd logged there, then the error.
     const unit = (err as FleetApiError).details?.unit;
@@ -70,7 +76,37 @@ async function toState(units: string[], opts: FleetOpts, state: TargetState, ver
   }
   if (opts.json) printJson({ units: resolved.map((u) => u.name), state });
   else if (opts.block === false || state === "inactive")
-    for (const u of resolved) process.stdout.write(`${u.name}: ${verb}\n`);
+    for (const u of started) process.stdout.write(`${u.name}: ${verb}\n`);
+}
+
+/**
+ * Before kube-* units start: flannel's network config in etcd (the lab's defaults, as lab.yaml's
+ * cluster section has them) when none is there, and flanneld.service started first. Returns the
+ * units still to start.
+ */
+async function startPrerequisites(fleet: FleetClient, selected: ResolvedUnit[], opts: FleetOpts) {
+  const dir = unitsDir(opts);
+  const flannel = await resolveUnits([FLANNEL_UNIT], dir).then(
+    ([u]) => u,
+    () => undefined,
+  );
+  const plan = planStart(selected, flannel);
+  const say = (line: string) => (opts.json ? undefined : process.stdout.write(`${line}\n`));
+  if (plan.needsFlannelConfig) {
+    const etcdIp = new URL(await fleetEndpoint(opts)).hostname;
+    if ((await readFlannelConfig(etcdIp)) === undefined) {
+      const cluster = ClusterSchema.parse({});
+      const config = flannelConfig(cluster.podNetwork, cluster.podSubnetLength);
+      await writeFlannelConfig(etcdIp, config);
+      say(
+        `flannel: no network config in etcd; set ${config.Network} (/${config.SubnetLen} per node, ${config.Backend.Type}) at ${FLANNEL_KEY} on ${etcdIp}`,
+      );
+    }
+  }
+  for (const a of plan.added) say(`${a.name}: added (${a.wantedBy} wants it), started first`);
+  if (plan.first.length > 0)
+    await setTargetState(fleet, plan.first, "launched", !!opts.replace, waitOptions(opts));
+  return plan.rest;
 }
 
 export const fleetSubmitCommand = (units: string[], opts: FleetOpts) =>

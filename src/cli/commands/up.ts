@@ -5,6 +5,7 @@ import { ConflictError } from "../../errors.js";
 import { actionsFor } from "../../lab/actions.js";
 import { downError, labDown } from "../../lab/down.js";
 import { type ExecResult, executeSteps } from "../../lab/executor.js";
+import { kubeTargets, waitForNodesReady } from "../../lab/kube-ready.js";
 import { DEFAULT_LAB_FILE } from "../../lab/load.js";
 import { prepareUp } from "../../lab/prepare.js";
 import { chooseView, jsonView } from "../../lab/progress.js";
@@ -16,6 +17,8 @@ import { printJson, printTable } from "../output.js";
 interface LabOpts {
   file?: string;
   plan?: boolean;
+  /** false with --no-wait-nodes. */
+  waitNodes?: boolean;
   json?: boolean;
   forget?: boolean;
 }
@@ -82,7 +85,18 @@ export async function upCommand(opts: LabOpts): Promise<void> {
   } else for (const l of resultLines(steps, result, elapsedMs)) out(l);
   const err = runError(result);
   if (err) throw err;
+  const kube = kubeTargets(steps);
+  if (kube && opts.waitNodes !== false) {
+    const ready = await waitForNodesReady(kube, {
+      timeoutMs: NODES_TIMEOUT_MS,
+      note: opts.json ? undefined : out,
+    });
+    if (opts.json) printJsonLine({ type: "kubernetes", ready: ready.ready });
+  }
 }
+
+/** Fetching the release binaries from the mirror and starting every component, under TCG. */
+const NODES_TIMEOUT_MS = 900_000;
 
 function printJsonLine(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
