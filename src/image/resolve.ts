@@ -3,7 +3,7 @@
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { LabError, NotFoundError } from "../errors.js";
-import { readText } from "../state/files.js";
+import { readText } from "../state/atomic.js";
 import { validateImageName } from "../state/names.js";
 import type { LabPaths } from "../state/paths.js";
 import { type ImageManifest, ImageManifestSchema, manifestFiles, parseManifestText } from "./manifest.js";

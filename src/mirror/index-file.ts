@@ -1,9 +1,8 @@
 // $LAB_HOME/mirror/index.json: what the mirror holds and serves. A file in the mirror directory
 // that the index does not name is never served. Written atomically by the store only.
-import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 import { LabError } from "../errors.js";
-import { readText } from "../state/files.js";
+import { readText, writeFileDurably } from "../state/atomic.js";
 import { isArtifactName, isSha256 } from "./names.js";
 
 export const MirrorEntry = z.object({
@@ -68,5 +67,5 @@ export async function readMirrorIndex(file: string): Promise<MirrorEntry[]> {
 }
 
 export async function writeMirrorIndex(file: string, entries: readonly MirrorEntry[]): Promise<void> {
-  await writeFileAtomic(file, renderMirrorIndex(entries), { fsync: true, mode: 0o644 });
+  await writeFileDurably(file, renderMirrorIndex(entries));
 }

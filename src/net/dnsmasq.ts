@@ -2,7 +2,7 @@
 import { mkdir, rm, rmdir } from "node:fs/promises";
 import type { Host } from "../host/host.js";
 import { isOurProcess, readPidFile, signalOurProcess, waitForExit } from "../host/proc.js";
-import { writeIfChanged } from "../state/files.js";
+import { writeIfChanged } from "../state/atomic.js";
 import type { NetworkSpec } from "../state/ledger.js";
 import type { LabPaths } from "../state/paths.js";
 import { intToIp } from "./cidr.js";

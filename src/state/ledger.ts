@@ -1,9 +1,9 @@
 // The ledger (lab.json): networks, VMs and their identities. Holds intent and identity, never
 // liveness. Written atomically; a corrupt file stops the daemon instead of being reset.
 import { readFile } from "node:fs/promises";
-import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 import { LabError } from "../errors.js";
+import { writeFileDurably } from "./atomic.js";
 
 export const NetworkSpec = z.object({
   name: z.string(),
@@ -139,7 +139,7 @@ export class LedgerStore {
       const result = await change(draft);
       const valid = Ledger.parse(draft);
       checkInvariants(valid, this.file);
-      await writeFileAtomic(this.file, `${JSON.stringify(valid, null, 2)}\n`, { fsync: true, mode: 0o600 });
+      await writeFileDurably(this.file, `${JSON.stringify(valid, null, 2)}\n`, 0o600);
       this.current = valid;
       return result;
     };
