@@ -4,18 +4,13 @@ import { spawn } from "node:child_process";
 import { mkdirSync, openSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
-import { type ErrorShape, errorFromShape, LabError, PermissionError } from "../errors.js";
+import { DaemonUnavailableError, type ErrorShape, errorFromShape, PermissionError } from "../errors.js";
 import { type LabDirs, labDirs, paths } from "../state/paths.js";
 
 export interface CallOptions {
   onProgress?: (event: Record<string, unknown>) => void;
   /** Do not start the daemon if it is not running. */
   noAutostart?: boolean;
-}
-
-export class DaemonUnavailableError extends LabError {
-  override readonly code = "daemon_unavailable";
-  override readonly exitCode = 69;
 }
 
 export class LabClient {

@@ -2,11 +2,12 @@
 // against the release's SHA512 → an image in the store. The same version twice downloads nothing;
 // two pulls of one image at the same time share one download.
 import type { LabContext } from "../context.js";
+import { DownloadError } from "../errors.js";
 import { SingleFlight } from "../state/atomic.js";
 import { validateImageName } from "../state/names.js";
 import { BASE_URL_ENV, type CatalogEntry, findEntry, loadCatalog, releaseUrls } from "./catalog.js";
 import { findDigest, parseDigests, releaseVersion } from "./digests.js";
-import { DownloadError, downloadToFile, fetchText } from "./download.js";
+import { downloadToFile, fetchText } from "./download.js";
 import { installStaged } from "./install.js";
 import type { ImageManifest } from "./manifest.js";
 import { checkBaseDisk, qemuImgInfo } from "./qemu-img.js";

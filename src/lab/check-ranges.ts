@@ -1,6 +1,8 @@
 // Cluster planning rules for address ranges: a lab subnet, its flannel pod network and its
 // Kubernetes service range must not overlap each other, the host's routes and addresses, or
 // another lab network; the pod network must have room for a subnet per machine. Pure.
+
+import type { FieldProblem } from "../field-problems.js";
 import type { HostAddress, HostRoute } from "../host/ip.js";
 import {
   type Cidr,
@@ -13,7 +15,6 @@ import {
 } from "../net/cidr.js";
 import type { NetworkSpec } from "../state/ledger.js";
 import type { DesiredNetwork } from "./desired.js";
-import type { FieldProblem } from "./load.js";
 
 export interface HostRanges {
   routes: HostRoute[];

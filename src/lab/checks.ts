@@ -1,6 +1,8 @@
 // Everything checked before `lab up` creates anything: names, references between sections,
 // fixed addresses, roles, unit globs and the cluster's address ranges. Pure: what the host and
 // the daemon know is gathered beforehand into a CheckEnv.
+
+import type { FieldProblem } from "../field-problems.js";
 import { checkXFleet } from "../fleet/xfleet.js";
 import { validateArtifactName } from "../mirror/names.js";
 import { contains, ipToInt, lastAddress } from "../net/cidr.js";
@@ -10,7 +12,6 @@ import { validateImageName, validateNetName, validateVmName } from "../state/nam
 import { checkRanges, type HostRanges } from "./check-ranges.js";
 import type { DesiredLab, DesiredMachine } from "./desired.js";
 import { addressingFor, planIps } from "./ips.js";
-import type { FieldProblem } from "./load.js";
 import { type LocalUnit, matchUnits } from "./units.js";
 
 export interface CheckEnv {

@@ -2,7 +2,8 @@
 // liveness. Written atomically; a corrupt file stops the daemon instead of being reset.
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { LabError } from "../errors.js";
+import { CorruptLedgerError } from "../errors.js";
+import { firstProblemText } from "../field-problems.js";
 import { writeFileDurably } from "./atomic.js";
 
 export const NetworkSpec = z.object({
@@ -67,11 +68,6 @@ export type Ledger = z.infer<typeof Ledger>;
 
 export const emptyLedger = (): Ledger => ({ version: 1, networks: {}, identities: {}, vms: {} });
 
-export class CorruptLedgerError extends LabError {
-  override readonly code = "corrupt_ledger";
-  override readonly exitCode = 70;
-}
-
 export async function readLedger(file: string): Promise<Ledger> {
   let text: string;
   try {
@@ -88,8 +84,7 @@ export async function readLedger(file: string): Promise<Ledger> {
   }
   const parsed = Ledger.safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw corrupt(file, `${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
+    throw corrupt(file, firstProblemText(parsed.error));
   }
   checkInvariants(parsed.data, file);
   return parsed.data;
