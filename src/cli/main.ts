@@ -403,4 +403,5 @@ async function main(): Promise<void> {
 }
 
 await main();
-if (process.exitCode) process.exit(process.exitCode);
+// Exits even when handles remain open (labd's VM watchers after a stop, keep-alive sockets).
+process.exit(process.exitCode ?? 0);

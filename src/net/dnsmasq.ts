@@ -51,7 +51,7 @@ export class Dnsmasq {
     const hostsChanged = await this.writeHosts(spec, reservations);
     const pid = this.pid(spec.name);
     if (pid !== undefined && !confChanged) {
-      if (hostsChanged) process.kill(pid, "SIGHUP");
+      if (hostsChanged) signalOurProcess(pid, ["dnsmasq", f.conf], "SIGHUP");
       return false;
     }
     if (pid !== undefined) await this.stop(spec.name, { keepFiles: true });
@@ -71,7 +71,7 @@ export class Dnsmasq {
     await mkdir(this.p.dnsmasqDir, { recursive: true, mode: 0o755 });
     if (!(await this.writeHosts(spec, reservations))) return;
     const pid = this.pid(spec.name);
-    if (pid !== undefined) process.kill(pid, "SIGHUP");
+    if (pid !== undefined) signalOurProcess(pid, ["dnsmasq", this.files(spec.name).conf], "SIGHUP");
   }
 
   async stop(net: string, opts: { keepFiles?: boolean } = {}): Promise<void> {
