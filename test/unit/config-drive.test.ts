@@ -34,6 +34,12 @@ function fakeHost(fail = false): Host & { calls: string[][] } {
     async spawn() {
       throw new Error("not used");
     },
+    async pipe() {
+      throw new Error("not used");
+    },
+    async exec() {
+      throw new Error("not used");
+    },
   };
 }
 
