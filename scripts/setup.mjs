@@ -31,6 +31,7 @@ const PACKAGES = [
   "ca-certificates", // HTTPS image and artifact downloads
   "debootstrap", // the lab-fleet guest image's Debian root (scripts/build-fleet-image.mjs)
   "e2fsprogs", // mkfs.ext4 -d: the lab-fleet image's root filesystem without loop mounts
+  "shellcheck", // npm run lint checks every shell script (scripts/shellcheck.mjs)
 ];
 
 function missingPackages() {

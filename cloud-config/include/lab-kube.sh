@@ -167,8 +167,8 @@ etcd_key() {
 
 cmd_apiserver_publish() {
   load
-  local cert=$STATE/pki/apiserver.crt i
-  for i in $(seq 1 120); do
+  local cert=$STATE/pki/apiserver.crt
+  for _ in $(seq 1 120); do
     [ -s "$cert" ] && break
     sleep 1
   done
@@ -185,9 +185,9 @@ cmd_kubeconfig() {
   [ $# -eq 1 ] || die "usage: lab-kube kubeconfig COMPONENT"
   [[ $1 =~ ^[a-z-]+$ ]] || die "invalid component: $1"
   load
-  local body="" value="" i
+  local body="" value=""
   # Wait for the apiserver (wherever fleet put it) to publish itself.
-  for i in $(seq 1 300); do
+  for _ in $(seq 1 300); do
     body=$(curl --silent --fail "$(etcd_key)" 2>/dev/null || true)
     value=$(sed -n 's/.*"value":"\([^"]*\)".*/\1/p' <<<"$body")
     [ -n "$value" ] && break
@@ -249,8 +249,8 @@ KUBELET
 
 # The node's pod bridge takes flannel's subnet for this machine (/run/flannel/subnet.env).
 cmd_cni() {
-  local env=/run/flannel/subnet.env i
-  for i in $(seq 1 120); do
+  local env=/run/flannel/subnet.env
+  for _ in $(seq 1 120); do
     [ -s "$env" ] && break
     sleep 1
   done
