@@ -5,7 +5,7 @@ import { isOurProcess, readPidFile, signalOurProcess, waitForExit } from "../hos
 import { writeIfChanged } from "../state/atomic.js";
 import type { NetworkSpec } from "../state/ledger.js";
 import type { LabPaths } from "../state/paths.js";
-import { intToIp } from "./cidr.js";
+import { intToIp, netmask } from "./cidr.js";
 import {
   dnsmasqArgv,
   type Reservation,
@@ -34,7 +34,6 @@ export class Dnsmasq {
   async ensure(spec: NetworkSpec, reservations: readonly Reservation[]): Promise<boolean> {
     const f = this.files(spec.name);
     await mkdir(this.p.dnsmasqDir, { recursive: true, mode: 0o755 });
-    const mask = (0xffffffff << (32 - spec.prefix)) >>> 0;
     const confChanged = await writeIfChanged(
       f.conf,
       renderDnsmasqConfig({
@@ -44,7 +43,7 @@ export class Dnsmasq {
         domain: spec.domain,
         dhcpStart: spec.dhcpStart,
         dhcpEnd: spec.dhcpEnd,
-        netmask: intToIp(mask),
+        netmask: intToIp(netmask(spec.prefix)),
         files: f,
       }),
     );
