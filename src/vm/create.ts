@@ -12,6 +12,7 @@ import { faultPoint } from "../state/faults.js";
 import { RestartPolicy, type VmSpec } from "../state/ledger.js";
 import { validateImageName, validateNetName, validateRoleName, validateVmName } from "../state/names.js";
 import { withRollback } from "../state/undo.js";
+import { defaultMemoryMiB } from "./defaults.js";
 import { createOverlay, removeVmFiles, writeVmConfigDrive } from "./files.js";
 import { planIdentity } from "./identity.js";
 import { getSpec, startVm } from "./lifecycle.js";
@@ -102,7 +103,7 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
       "--memory (MiB)",
       64,
       262144,
-      image.manifest.guest === "lab-test" ? 256 : 1024,
+      defaultMemoryMiB(image.manifest.guest),
     ),
     cpus: checkNumber(req.cpus, "--cpus", 1, 64, 1),
     network,
