@@ -46,6 +46,11 @@ export function contains(c: Cidr, ip: number): boolean {
   return ip >= c.base && ip <= lastAddress(c);
 }
 
+/** Inside the subnet and neither its network nor its broadcast address. */
+export function isHostAddress(c: Cidr, ip: number): boolean {
+  return contains(c, ip) && ip !== c.base && ip !== lastAddress(c);
+}
+
 export function overlaps(a: Cidr, b: Cidr): boolean {
   return a.base <= lastAddress(b) && b.base <= lastAddress(a);
 }
