@@ -32,6 +32,7 @@ const PACKAGES = [
   "debootstrap", // the lab-fleet guest image's Debian root (scripts/build-fleet-image.mjs)
   "e2fsprogs", // mkfs.ext4 -d: the lab-fleet image's root filesystem without loop mounts
   "containernetworking-plugins", // real CNI plugins (bridge, host-local, portmap) that run lab's pod network config
+  "shellcheck", // npm run lint checks every shell script (scripts/shellcheck.mjs)
 ];
 
 function missingPackages() {

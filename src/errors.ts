@@ -57,6 +57,49 @@ export class FleetApiError extends LabError {
 }
 export class InternalError extends LabError {}
 
+export class NotReadyError extends LabError {
+  override readonly code = "not_ready";
+  override readonly exitCode = 1;
+}
+export class DownloadError extends LabError {
+  override readonly code = "download";
+  override readonly exitCode = 5;
+}
+export class DaemonUnavailableError extends LabError {
+  override readonly code = "daemon_unavailable";
+  override readonly exitCode = 69;
+}
+export class BrokenImageError extends LabError {
+  override readonly code = "broken_image";
+  override readonly exitCode = 70;
+}
+export class BrokenMirrorIndexError extends LabError {
+  override readonly code = "broken_mirror_index";
+  override readonly exitCode = 70;
+}
+export class CorruptLedgerError extends LabError {
+  override readonly code = "corrupt_ledger";
+  override readonly exitCode = 70;
+}
+export class InterruptedError extends LabError {
+  override readonly code = "interrupted";
+  override readonly exitCode = 130;
+}
+
+/** A step's own error, prefixed with the step; code, exit code, hint and tool output are kept. */
+export class StepFailedError extends LabError {
+  constructor(step: { id: string; kind: string; name: string; action: string }, cause: unknown) {
+    const e = toLabError(cause);
+    super(`${step.kind} ${step.name} (${step.action}) failed: ${e.message}`, {
+      hint: e.hint,
+      details: { ...e.details, step: step.id },
+      cause,
+    });
+    Object.defineProperty(this, "code", { value: e.code });
+    Object.defineProperty(this, "exitCode", { value: e.exitCode });
+  }
+}
+
 /** An error from labd whose code this client does not know: code and exit code are kept. */
 export class RemoteError extends LabError {
   constructor(shape: ErrorShape) {

@@ -28,9 +28,8 @@ STATE=${LAB_KUBE_STATE:-/var/lib/lab/kubernetes} # moved only by tests
 RUN_ENV=/run/lab/kubernetes.env
 APISERVER_KEY=/lab/kubernetes/apiserver
 # The record lives RECORD_TTL seconds unless re-published (kube-apiserver-record.service does, every
-# RECORD_EVERY seconds): when the API server stops or moves, nodes stop trusting the old one.
+# 20 seconds): when the API server stops or moves, nodes stop trusting the old one.
 RECORD_TTL=60
-RECORD_EVERY=20
 ETC=${LAB_KUBE_ETC:-/etc/lab} # moved only by tests
 ADDONS=$ETC/addons
 
@@ -202,12 +201,13 @@ etcd_key() {
 cmd_apiserver_publish() {
   local every=0
   if [ $# -gt 0 ]; then
+    # shellcheck disable=SC2015 # die exits
     [ $# -eq 2 ] && [ "$1" = --every ] && [[ $2 =~ ^[1-9][0-9]*$ ]] || die "usage: lab-kube apiserver-publish [--every SECONDS]"
     every=$2
   fi
   load
-  local cert=$STATE/pki/apiserver.crt i
-  for i in $(seq 1 120); do
+  local cert=$STATE/pki/apiserver.crt
+  for _ in $(seq 1 120); do
     [ -s "$cert" ] && break
     sleep 1
   done
@@ -226,14 +226,15 @@ cmd_apiserver_publish() {
 # The API server's record from etcd, once it is there and fresh: a record without a TTL was not
 # written by apiserver-publish (which always sets one) and is refused.
 read_record() {
-  local body="" value="" i
-  for i in $(seq 1 300); do
+  local body="" value=""
+  for _ in $(seq 1 300); do
     body=$(curl --silent --fail "$(etcd_key)" 2>/dev/null || true)
     value=$(sed -n 's/.*"value":"\([^"]*\)".*/\1/p' <<<"$body")
     [ -n "$value" ] && break
     sleep 2
   done
   [ -n "$value" ] || die "no apiserver in etcd at $APISERVER_KEY: is kube-apiserver.service running?"
+  # shellcheck disable=SC2015 # die exits
   [[ $body =~ \"ttl\":([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -le "$RECORD_TTL" ] ||
     die "the apiserver record in etcd at $APISERVER_KEY has no TTL of at most $RECORD_TTL s: not written by lab-kube apiserver-publish"
   echo "$value"
@@ -323,8 +324,8 @@ SCHEDULER
 # cloud-config), applied with kubectl on the API server's machine once it answers.
 cmd_addons() {
   load
-  local kubectl=(env KUBECONFIG="$STATE/admin.kubeconfig" "$BIN/kubectl") i
-  for i in $(seq 1 60); do
+  local kubectl=(env KUBECONFIG="$STATE/admin.kubeconfig" "$BIN/kubectl")
+  for _ in $(seq 1 60); do
     "${kubectl[@]}" get --raw /readyz >/dev/null 2>&1 && break
     sleep 2
   done
@@ -371,8 +372,8 @@ network_of() {
 # as well would give the pod two (plugins/main/bridge/bridge.go, calcGateways, counts only routes
 # that carry a gateway). LAB_KUBE_SUBNET_ENV and LAB_KUBE_CNI_DIR move the files for tests.
 cmd_cni() {
-  local env=${LAB_KUBE_SUBNET_ENV:-/run/flannel/subnet.env} dir=${LAB_KUBE_CNI_DIR:-/etc/cni/net.d} i
-  for i in $(seq 1 120); do
+  local env=${LAB_KUBE_SUBNET_ENV:-/run/flannel/subnet.env} dir=${LAB_KUBE_CNI_DIR:-/etc/cni/net.d}
+  for _ in $(seq 1 120); do
     [ -s "$env" ] && break
     sleep 1
   done

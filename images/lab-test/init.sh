@@ -97,6 +97,7 @@ mount_config() {
     sleep 0.1
   done
   for dev in /dev/sr*; do
+    # shellcheck disable=SC2015 # either failing means the same: try the next device
     [ -b "$dev" ] && mount -t iso9660 -o ro "$dev" /mnt/config 2>/dev/null || continue
     if [ -f /mnt/config/openstack/latest/meta_data.json ]; then CFG_TYPE=iso9660; return 0; fi
     umount /mnt/config
@@ -127,9 +128,10 @@ done
 [ -n "$PWR" ] || err "no power button input device"
 
 # --- config drive and hostname ---------------------------------------------------------------
-CFG_TYPE=none NAME= HOST=
+CFG_TYPE=none NAME='' HOST=''
 if mount_config; then
   md=/mnt/config/openstack/latest/meta_data.json ud=/mnt/config/openstack/latest/user_data
+  # shellcheck disable=SC2015 # err is meant for a failure of any of the three
   [ -f "$md" ] && NAME=$(json_get name "$md") && HOST=$(json_get hostname "$md") || err "no readable meta_data.json"
   [ -f "$ud" ] && UDHOST=$(cloud_config_hostname "$ud") && [ -n "$UDHOST" ] && HOST=$UDHOST
   HOST=${HOST:-$NAME}
@@ -154,7 +156,7 @@ fi
 # --- root disk boot marker --------------------------------------------------------------------
 # The marker lives at sector 2048 (1 MiB), clear of partition tables, so the disk needs no
 # filesystem. The root disk is the first virtio disk that is not the config drive.
-ROOT= MARKER=false BOOTS=0
+ROOT='' MARKER=false BOOTS=0
 for b in /sys/block/vd*; do
   [ -e "$b" ] || continue
   case "$CFG_DEV" in "/dev/${b##*/}"*) continue ;; esac
@@ -174,7 +176,7 @@ else
   err "no root disk"
 fi
 
-dbg marker done
+dbg "marker done"
 
 # --- wait for the lease (udhcpc.script writes /run/lease), then announce ----------------------
 IP=

@@ -1,7 +1,11 @@
 // How the CLI shows things: tables for people, JSON for programs, and errors as one line,
 // a hint, and a short tail of tool output.
-import Table from "cli-table3";
+import { createRequire } from "node:module";
+import type Table from "cli-table3";
 import { LabError, toLabError } from "../errors.js";
+
+// Loaded on first use: most invocations (--help, errors, --json) print no table.
+const require = createRequire(import.meta.url);
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -12,7 +16,8 @@ export function printTable(head: string[], rows: (string | number | undefined)[]
     process.stdout.write("(none)\n");
     return;
   }
-  const table = new Table({
+  const TableClass = require("cli-table3") as typeof Table;
+  const table = new TableClass({
     head,
     style: { head: [], border: [], compact: true },
     chars: {

@@ -1,21 +1,15 @@
 // The CLI's side of the control socket: JSON requests, streamed progress, and starting labd
 // on demand when nothing answers.
-import { spawn } from "node:child_process";
 import { mkdirSync, openSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
-import { type ErrorShape, errorFromShape, LabError, PermissionError } from "../errors.js";
+import { DaemonUnavailableError, type ErrorShape, errorFromShape, PermissionError } from "../errors.js";
 import { type LabDirs, labDirs, paths } from "../state/paths.js";
 
 export interface CallOptions {
   onProgress?: (event: Record<string, unknown>) => void;
   /** Do not start the daemon if it is not running. */
   noAutostart?: boolean;
-}
-
-export class DaemonUnavailableError extends LabError {
-  override readonly code = "daemon_unavailable";
-  override readonly exitCode = 69;
 }
 
 export class LabClient {
@@ -102,6 +96,7 @@ export class LabClient {
     mkdirSync(p.run, { recursive: true, mode: 0o755 });
     const main = fileURLToPath(new URL("../cli/main.js", import.meta.url));
     const out = openSync(p.daemonLog, "a");
+    const { spawn } = await import("node:child_process"); // only when labd must be started
     const child = spawn(process.execPath, [main, "daemon", "run", "--autostarted"], {
       detached: true,
       stdio: ["ignore", out, out],

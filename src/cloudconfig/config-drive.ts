@@ -1,9 +1,9 @@
 // The OpenStack "config-2" drive a VM reads its cloud-config from: a directory tree (shared over
 // 9p) and an ISO 9660 image of it labelled config-2 (which CoreOS/Flatcar udev rules mount).
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Host } from "../host/host.js";
+import { fsyncPath, renameDurably, swapDirectory, tempArea, writeNewFile } from "../state/atomic.js";
 
 export interface ConfigDriveInput {
   uuid: string;
@@ -74,99 +74,34 @@ export async function writeConfigDrive(
   input: ConfigDriveInput,
 ): Promise<void> {
   await mkdir(path.dirname(configDir), { recursive: true });
-  await removeLeftovers(configDir);
-  const staging = tempSibling(configDir);
+  const area = tempArea(path.dirname(configDir));
+  await area.cleanStale();
+  const staging = area.claim(path.basename(configDir));
   try {
     await mkdir(staging, { mode: DIR_MODE });
     for (const file of buildConfigDriveFiles(input)) {
-      await writeDurably(path.join(staging, file.path), file.content);
+      const target = path.join(staging, file.path);
+      await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
+      await writeNewFile(target, file.content, FILE_MODE);
     }
     await swapDirectory(staging, configDir);
-    await syncDirectory(path.dirname(configDir));
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    await area.release(staging);
   }
   if (isoPath !== undefined) await writeIso(host, configDir, isoPath);
 }
 
 async function writeIso(host: Host, configDir: string, isoPath: string): Promise<void> {
-  await removeLeftovers(isoPath);
-  const temp = tempSibling(isoPath);
+  const area = tempArea(path.dirname(isoPath));
+  await area.cleanStale();
+  const temp = area.claim(path.basename(isoPath));
   try {
     await host.run(buildIsoArgv(configDir, temp));
-    const handle = await open(temp, "r+");
-    try {
-      await handle.chmod(FILE_MODE);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, isoPath);
-    await syncDirectory(path.dirname(isoPath));
+    await chmod(temp, FILE_MODE);
+    await fsyncPath(temp);
+    await renameDurably(temp, isoPath);
   } finally {
-    await rm(temp, { force: true });
-  }
-}
-
-/** A directory cannot be renamed over a non-empty one: move the old one aside first. */
-async function swapDirectory(staging: string, target: string): Promise<void> {
-  const old = tempSibling(target);
-  let moved = false;
-  try {
-    await rename(target, old);
-    moved = true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
-  try {
-    await rename(staging, target);
-  } catch (err) {
-    if (moved) await rename(old, target);
-    throw err;
-  }
-  if (moved) await rm(old, { recursive: true, force: true });
-}
-
-async function writeDurably(file: string, content: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
-  const handle = await open(file, "wx", FILE_MODE);
-  try {
-    await handle.writeFile(content, "utf8");
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Makes the renames durable. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-const TEMP_MARK = ".lab-tmp-";
-
-function tempSibling(target: string): string {
-  return `${target}${TEMP_MARK}${process.pid}-${randomBytes(4).toString("hex")}`;
-}
-
-/** Temp files and directories left by a crash in the middle of a previous write. */
-async function removeLeftovers(target: string): Promise<void> {
-  const dir = path.dirname(target);
-  const prefix = path.basename(target) + TEMP_MARK;
-  let entries: string[];
-  try {
-    entries = await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw err;
-  }
-  for (const entry of entries.filter((e) => e.startsWith(prefix))) {
-    await rm(path.join(dir, entry), { recursive: true, force: true });
+    await area.release(temp);
   }
 }
 

@@ -2,6 +2,7 @@
 // errors here because coreos-cloudinit only warns about them and then ignores them.
 import { z } from "zod";
 import { UsageError } from "../errors.js";
+import { firstProblem } from "../field-problems.js";
 import { formatPath, isPlainObject, type TreePath } from "./tree.js";
 
 const settings = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
@@ -51,23 +52,20 @@ export function validateCloudConfig(tree: unknown, source: string): CloudConfig 
   if (hyphen) {
     throw invalid(
       source,
-      hyphen,
+      formatPath(hyphen),
       "keys are spelled with underscores (Flatcar's coreos-cloudinit ignores hyphens)",
     );
   }
   const result = cloudConfigSchema.safeParse(tree);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  if (!issue) throw invalid(source, [], "not a valid cloud-config");
-  const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
-  const path = [...issue.path, ...keys.slice(0, 1)].filter((p) => typeof p !== "symbol");
-  throw invalid(source, path, issue.code === "unrecognized_keys" ? "unknown key" : issue.message);
+  const problem = firstProblem(result.error);
+  throw invalid(source, problem.path, problem.message);
 }
 
-function invalid(source: string, path: TreePath, message: string): UsageError {
-  return new UsageError(`${source}: ${formatPath(path)}: ${message}`, {
+function invalid(source: string, where: string, message: string): UsageError {
+  return new UsageError(`${source}: ${where}: ${message}`, {
     hint: "top-level keys: hostname, ssh_authorized_keys, coreos, users, write_files, manage_etc_hosts; coreos keys: etcd2, fleet, flannel, locksmith, update, units, oem",
-    details: { file: source, path: formatPath(path) },
+    details: { file: source, path: where },
   });
 }
 

@@ -1,4 +1,5 @@
 // Small helpers for parsed YAML/JSON trees: type guards, path printing, deep merge.
+import { formatFieldPath } from "../field-problems.js";
 
 export type TreePath = readonly (string | number)[];
 
@@ -10,14 +11,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 
 /** `coreos.units[0].name`; keys that are not simple words are quoted. */
 export function formatPath(path: TreePath): string {
-  if (path.length === 0) return "(top level)";
-  let out = "";
-  for (const part of path) {
-    if (typeof part === "number") out += `[${part}]`;
-    else if (/^[A-Za-z0-9_-]+$/.test(part)) out += out === "" ? part : `.${part}`;
-    else out += `[${JSON.stringify(part)}]`;
-  }
-  return out;
+  return formatFieldPath(path);
 }
 
 /** First path (if any) holding something that is not plain data (string, finite number, boolean, null, array, object). */

@@ -28,6 +28,8 @@ export interface RunningDaemon {
   ctx: LabContext;
   server: Server;
   stop: () => Promise<void>;
+  /** Settles when a stop (by signal or by the API) has finished. */
+  stopped: Promise<void>;
 }
 
 async function labGroupId(): Promise<number | undefined> {
@@ -101,6 +103,10 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
     await release();
   }
   let stopping: Promise<void> | undefined;
+  let settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  const stopped = new Promise<void>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
   const stop = () => {
     stopping ??= (async () => {
       supervisor.stopAll();
@@ -111,6 +117,7 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
       if (readPidFile(p.pidFile) === process.pid) await rm(p.pidFile, { force: true });
       await rm(p.socket, { force: true });
     })();
+    stopping.then(settle?.resolve, settle?.reject);
     return stopping;
   };
   ctx.events.emit("daemon.started", { pid: process.pid });
@@ -119,5 +126,5 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
   } finally {
     markReady();
   }
-  return { ctx, server, stop };
+  return { ctx, server, stop, stopped };
 }

@@ -60,7 +60,8 @@ function allRoutes(ctx: LabContext, stopDaemon: () => Promise<void>): Route[] {
       method: "POST",
       pattern: "/v1/daemon/stop",
       handler: async () => {
-        setTimeout(() => void stopDaemon().then(() => process.exit(0)), 50);
+        // labd's run command returns (and the entry point exits) once the stop is done.
+        setTimeout(() => void stopDaemon().catch(() => undefined), 50);
         return { stopping: true, pid: process.pid };
       },
     },

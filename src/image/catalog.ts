@@ -21,6 +21,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { NotFoundError, UsageError } from "../errors.js";
+import { firstProblemText } from "../field-problems.js";
 import { repoRoot } from "../state/repo.js";
 
 const CatalogEntrySchema = z.object({
@@ -51,8 +52,7 @@ export async function loadCatalog(file = defaultCatalogFile()): Promise<Catalog>
   const text = await readFile(file, "utf8");
   const parsed = CatalogSchema.safeParse(JSON.parse(text));
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`${file}: ${issue?.path.join(".")}: ${issue?.message}`);
+    throw new Error(`${file}: ${firstProblemText(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -4,13 +4,8 @@ import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { LabError, NotFoundError } from "../errors.js";
+import { DownloadError, LabError, NotFoundError } from "../errors.js";
 import type { Host } from "../host/host.js";
-
-export class DownloadError extends LabError {
-  override readonly code = "download";
-  override readonly exitCode = 5;
-}
 
 /** undici hides the useful part ("other side closed", "ECONNREFUSED") in the cause. */
 function describe(err: unknown): string {

@@ -7,7 +7,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { LabContext } from "../context.js";
 import { NotFoundError, UsageError } from "../errors.js";
-import { readText } from "../state/files.js";
+import { readText } from "../state/atomic.js";
 import { validateImageName } from "../state/names.js";
 import { installStaged } from "./install.js";
 import {

@@ -1,8 +1,8 @@
 // Puts a staged image in place or takes one away, under the daemon's lock and never under a VM.
 import { stat } from "node:fs/promises";
-import writeFileAtomic from "write-file-atomic";
 import type { LabContext } from "../context.js";
 import { NotFoundError } from "../errors.js";
+import { writeFileDurably } from "../state/atomic.js";
 import { validateImageName } from "../state/names.js";
 import { type ImageManifest, MANIFEST_FILE, renderManifest } from "./manifest.js";
 import { type ResolvedImage, resolveImage } from "./resolve.js";
@@ -26,7 +26,7 @@ export async function installStaged(
   manifest: ImageManifest,
 ): Promise<ResolvedImage> {
   const { name } = manifest;
-  await writeFileAtomic(staging.file(MANIFEST_FILE), renderManifest(manifest), { fsync: true, mode: 0o644 });
+  await writeFileDurably(staging.file(MANIFEST_FILE), renderManifest(manifest));
   await ctx.lock.run(async () => {
     if (await isDir(ctx.paths.image(name).dir)) await assertUnused(ctx, name, "replace");
     await commitStaging(ctx.paths, staging, name);

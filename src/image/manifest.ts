@@ -2,6 +2,7 @@
 // and the rule that every file it names is a plain file name inside the image directory.
 import { z } from "zod";
 import { UsageError } from "../errors.js";
+import { firstProblemText } from "../field-problems.js";
 
 export const MANIFEST_FILE = "manifest.json";
 
@@ -101,13 +102,9 @@ export type BundleManifest = z.infer<typeof BundleManifestSchema>;
 export function parseManifest<T>(schema: z.ZodType<T>, data: unknown, where: string): T {
   const parsed = schema.safeParse(data);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new UsageError(
-    `invalid image manifest ${where}: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`,
-    {
-      hint: "a manifest needs name, format (qcow2|raw), disk and fleet; file names must be plain names",
-    },
-  );
+  throw new UsageError(`invalid image manifest ${where}: ${firstProblemText(parsed.error)}`, {
+    hint: "a manifest needs name, format (qcow2|raw), disk and fleet; file names must be plain names",
+  });
 }
 
 export function parseManifestText<T>(schema: z.ZodType<T>, text: string, where: string): T {

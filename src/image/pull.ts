@@ -2,10 +2,12 @@
 // against the release's SHA512 → an image in the store. The same version twice downloads nothing;
 // two pulls of one image at the same time share one download.
 import type { LabContext } from "../context.js";
+import { DownloadError } from "../errors.js";
+import { SingleFlight } from "../state/atomic.js";
 import { validateImageName } from "../state/names.js";
 import { BASE_URL_ENV, type CatalogEntry, findEntry, loadCatalog, releaseUrls } from "./catalog.js";
 import { findDigest, parseDigests, releaseVersion } from "./digests.js";
-import { DownloadError, downloadToFile, fetchText } from "./download.js";
+import { downloadToFile, fetchText } from "./download.js";
 import { installStaged } from "./install.js";
 import type { ImageManifest } from "./manifest.js";
 import { checkBaseDisk, qemuImgInfo } from "./qemu-img.js";
@@ -25,32 +27,18 @@ export interface PullResult extends ResolvedImage {
   changed: boolean;
 }
 
-type Progress = NonNullable<LabContext["progress"]>;
-
-interface InFlight {
-  promise: Promise<PullResult>;
-  listeners: Set<Progress>;
-}
-
 /** Per image directory: later callers join the running pull and get its progress too. */
-const inFlight = new Map<string, InFlight>();
+const pulls = new SingleFlight<PullResult>();
 
 export async function pullImage(ctx: LabContext, name: string, opts: PullOptions = {}): Promise<PullResult> {
   validateImageName(name);
   const key = ctx.paths.image(name).dir;
-  const running = inFlight.get(key);
+  const running = pulls.join(key, ctx.progress);
   if (running) {
-    if (ctx.progress) running.listeners.add(ctx.progress);
     ctx.progress?.(`joining the pull of ${name} already under way`);
-    return running.promise;
+    return running;
   }
-  const listeners = new Set<Progress>(ctx.progress ? [ctx.progress] : []);
-  const progress: Progress = (message, data) => {
-    for (const l of listeners) l(message, data);
-  };
-  const promise = doPull({ ...ctx, progress }, name, opts).finally(() => inFlight.delete(key));
-  inFlight.set(key, { promise, listeners });
-  return promise;
+  return pulls.start(key, (progress) => doPull({ ...ctx, progress }, name, opts), { progress: ctx.progress });
 }
 
 async function resolveVersion(

@@ -2,8 +2,8 @@
 // A broken image directory is reported with its problems; it never breaks a listing.
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { LabError, NotFoundError } from "../errors.js";
-import { readText } from "../state/files.js";
+import { BrokenImageError, NotFoundError } from "../errors.js";
+import { readText } from "../state/atomic.js";
 import { validateImageName } from "../state/names.js";
 import type { LabPaths } from "../state/paths.js";
 import { type ImageManifest, ImageManifestSchema, manifestFiles, parseManifestText } from "./manifest.js";
@@ -18,11 +18,6 @@ export interface ResolvedImage {
   sizeBytes: number;
   /** Set only by listImages, for a directory that is not a usable image. */
   problems?: string[];
-}
-
-export class BrokenImageError extends LabError {
-  override readonly code = "broken_image";
-  override readonly exitCode = 70;
 }
 
 /** Temporary directories (staging, removal) start with this; they are never images. */

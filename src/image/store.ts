@@ -4,4 +4,4 @@ export { type ImportResult, importImage } from "./import.js";
 export { removeImage } from "./install.js";
 export type { ImageManifest } from "./manifest.js";
 export { type PullOptions, type PullResult, pullImage } from "./pull.js";
-export { BrokenImageError, findImage, listImages, type ResolvedImage, resolveImage } from "./resolve.js";
+export { findImage, listImages, type ResolvedImage, resolveImage } from "./resolve.js";

@@ -1,19 +1,22 @@
 // Cluster planning rules for address ranges: a lab subnet, its flannel pod network and its
 // Kubernetes service range must not overlap each other, the host's routes and addresses, or
 // another lab network; the pod network must have room for a subnet per machine. Pure.
+
+import type { FieldProblem } from "../field-problems.js";
 import type { HostAddress, HostRoute } from "../host/ip.js";
 import {
+  addressOverlap,
   type Cidr,
   isPrivate,
   overlaps,
   parseCidr,
   parseDhcpRange,
   planAddresses,
+  routeOverlap,
   validateLabSubnet,
 } from "../net/cidr.js";
 import type { NetworkSpec } from "../state/ledger.js";
 import type { DesiredNetwork } from "./desired.js";
-import type { FieldProblem } from "./load.js";
 
 export interface HostRanges {
   routes: HostRoute[];
@@ -59,26 +62,12 @@ function rangesOf(net: DesiredNetwork, problems: FieldProblem[]): NamedRange[] {
   return out;
 }
 
-const routeCidr = (dst: string) => (dst.includes("/") ? dst : `${dst}/32`);
-
 function hostCollision(r: NamedRange, host: HostRanges, labBridges: Set<string>): string | undefined {
-  for (const route of host.routes) {
-    if (route.dst === "default" || !/^[0-9.]+(\/\d+)?$/.test(route.dst)) continue;
-    if (route.dev && labBridges.has(route.dev)) continue;
-    if (overlaps(r.cidr, parseCidr(routeCidr(route.dst), "route")))
-      return `the host route ${route.dst}${route.dev ? ` via ${route.dev}` : ""}`;
-  }
-  for (const a of host.addresses) {
-    if (a.ifname === "lo" || labBridges.has(a.ifname)) continue;
-    const probe = parseCidr(`${a.local}/32`);
-    const mask = a.prefixlen === 0 ? 0 : (0xffffffff << (32 - a.prefixlen)) >>> 0;
-    const own: Cidr = {
-      base: (probe.base & mask) >>> 0,
-      prefix: a.prefixlen,
-      text: `${a.local}/${a.prefixlen}`,
-    };
-    if (overlaps(r.cidr, own)) return `the host address ${own.text} on ${a.ifname}`;
-  }
+  const isLab = (dev: string) => labBridges.has(dev);
+  const route = routeOverlap(r.cidr, host.routes, isLab);
+  if (route) return `the host route ${route.dst}${route.dev ? ` via ${route.dev}` : ""}`;
+  const a = addressOverlap(r.cidr, host.addresses, isLab);
+  if (a) return `the host address ${a.local}/${a.prefixlen} on ${a.ifname}`;
   return undefined;
 }
 

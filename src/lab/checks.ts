@@ -1,16 +1,17 @@
 // Everything checked before `lab up` creates anything: names, references between sections,
 // fixed addresses, roles, unit globs and the cluster's address ranges. Pure: what the host and
 // the daemon know is gathered beforehand into a CheckEnv.
+
+import type { FieldProblem } from "../field-problems.js";
 import { checkXFleet } from "../fleet/xfleet.js";
 import { validateArtifactName } from "../mirror/names.js";
-import { contains, ipToInt, lastAddress } from "../net/cidr.js";
+import { ipToInt, isHostAddress } from "../net/cidr.js";
 import type { Reservation } from "../net/dnsmasq-config.js";
 import type { NetworkSpec } from "../state/ledger.js";
 import { validateImageName, validateNetName, validateVmName } from "../state/names.js";
 import { checkRanges, type HostRanges } from "./check-ranges.js";
 import type { DesiredLab, DesiredMachine } from "./desired.js";
 import { addressingFor, planIps } from "./ips.js";
-import type { FieldProblem } from "./load.js";
 import { type LocalUnit, matchUnits } from "./units.js";
 
 export interface CheckEnv {
@@ -147,7 +148,7 @@ function checkFixedIps(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): void 
     for (const m of machines.filter((x) => x.ip !== undefined)) {
       const ip = ipToInt(m.ip!);
       const field = `${m.field}.ip`;
-      if (!contains(addr.subnet, ip) || ip === addr.subnet.base || ip === lastAddress(addr.subnet))
+      if (!isHostAddress(addr.subnet, ip))
         p.push({
           path: field,
           message: `${m.ip} is not a host address in ${net.field}.subnet ${addr.subnet.text}`,

@@ -1,9 +1,9 @@
 // After `lab up` launched the Kubernetes units: waits until every kubernetes machine of the lab
 // has a Ready node in the API server's node list, reporting progress, or says which are not.
 
+import { NotReadyError } from "../errors.js";
 import { apiGet, readApiserverRecord } from "../kube/api.js";
 import { type NodeReadiness, nodeReadiness } from "../kube/nodes.js";
-import { NotReadyError } from "./ready.js";
 import type { Step } from "./steps.js";
 
 /** The kubernetes machines and the etcd address, when `lab up` launched a kubelet unit. */

@@ -2,8 +2,8 @@
 // (`machines[1].count: expected a positive integer`) so the user can find it without a line map.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { z } from "zod";
 import { NotFoundError, UsageError } from "../errors.js";
+import { issueProblems, problemsError } from "../field-problems.js";
 import { parseYamlData } from "../yaml-data.js";
 import { type LabFile, LabFileSchema } from "./schema.js";
 
@@ -14,50 +14,6 @@ export interface LoadedLab {
   file: string;
   dir: string;
   lab: LabFile;
-}
-
-export interface FieldProblem {
-  path: string;
-  message: string;
-}
-
-/** `["machines", 1, "count"]` → `machines[1].count`. */
-export function formatFieldPath(parts: readonly PropertyKey[]): string {
-  let out = "";
-  for (const p of parts) {
-    if (typeof p === "number") out += `[${p}]`;
-    else out += out === "" ? String(p) : `.${String(p)}`;
-  }
-  return out || "(top level)";
-}
-
-function article(type: string): string {
-  const named: Record<string, string> = { object: "a mapping", array: "a list", number: "a number" };
-  return named[type] ?? `a ${type}`;
-}
-
-/** One zod issue as field problems, worded for people editing the file. */
-export function issueProblems(issue: z.core.$ZodIssue): FieldProblem[] {
-  if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((k) => ({ path: formatFieldPath([...issue.path, k]), message: "unknown key" }));
-  }
-  if (issue.code === "invalid_type" && /^Invalid input/.test(issue.message)) {
-    return [{ path: formatFieldPath(issue.path), message: `expected ${article(issue.expected)}` }];
-  }
-  return [{ path: formatFieldPath(issue.path), message: issue.message }];
-}
-
-/** Problems as one error: the first on the headline line, all of them listed below it. */
-export function problemsError(source: string, problems: FieldProblem[], hint?: string): UsageError {
-  const lines = problems.map((p) => `${p.path}: ${p.message}`);
-  const message =
-    lines.length === 1
-      ? `${source}: ${lines[0]}`
-      : `${source}: ${lines.length} problems\n${lines.map((l) => `  ${l}`).join("\n")}`;
-  return new UsageError(message, {
-    hint: hint ?? "fix the file; its schema is lab.schema.json (editors can use it for completion)",
-    details: { file: source, problems },
-  });
 }
 
 /** Parses and validates the text of a lab file. Pure: `source` only labels messages. */

@@ -6,6 +6,7 @@ import type { ArtifactStatus } from "../mirror/store.js";
 import { parseCidr } from "../net/cidr.js";
 import type { NetStatus } from "../net/network.js";
 import { defaultBridgeName } from "../state/names.js";
+import { defaultMemoryMiB } from "../vm/defaults.js";
 import type { VmStatus } from "../vm/status.js";
 import type { DesiredArtifact, DesiredImage, DesiredLab, DesiredMachine, DesiredNetwork } from "./desired.js";
 import type { FleetObserved } from "./fleet-steps.js";
@@ -129,7 +130,7 @@ function artifactStep(a: DesiredArtifact, observed: Observed): Step {
 /** What differs between a VM that exists and the machine the file declares. */
 export function vmDifferences(m: DesiredMachine, s: VmStatus, images: ImageStatus[], ip: string): string[] {
   const guest = images.find((i) => i.name === m.image)?.guest;
-  const memory = m.memoryMiB ?? (guest === undefined ? undefined : guest === "lab-test" ? 256 : 1024);
+  const memory = m.memoryMiB ?? (guest === undefined ? undefined : defaultMemoryMiB(guest));
   const checks: [string, unknown, unknown][] = [
     ["role", s.role, m.role],
     ["image", s.image, m.image],

@@ -3,17 +3,12 @@
 // straight from $LAB_RUN, as `lab events` reads the event log: the CLI runs on the daemon's host.
 import { readFile } from "node:fs/promises";
 import type { LabClient } from "../client/client.js";
-import { ConflictError, LabError } from "../errors.js";
+import { ConflictError, NotReadyError } from "../errors.js";
 import { labDirs, paths } from "../state/paths.js";
 import type { VmStatus } from "../vm/status.js";
 
 export const READY_MARKER = "LAB-READY {";
 export const READY_GUEST = "lab-test";
-
-export class NotReadyError extends LabError {
-  override readonly code = "not_ready";
-  override readonly exitCode = 1;
-}
 
 export const serialLogOf = (vm: string) => paths(labDirs()).vm(vm).serialLog;
 

@@ -3,9 +3,9 @@
 // and added to each kubernetes machine's cloud-config, before the user's own extra cloud-config.
 import { readFile } from "node:fs/promises";
 import { deepMerge } from "../cloudconfig/tree.js";
+import type { FieldProblem } from "../field-problems.js";
 import { basicAuth, registryFiles } from "../kube/registries.js";
 import { type DesiredLab, resolveFrom } from "./desired.js";
-import type { FieldProblem } from "./load.js";
 import type { LabFile } from "./schema.js";
 
 export async function addRegistries(

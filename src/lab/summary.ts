@@ -1,28 +1,9 @@
 // How `lab up` ends: the plan as rows, what was done after a run, and the two ways a run stops
 // early (a failed step, Ctrl-C) as errors with their exit codes.
-import { LabError, toLabError } from "../errors.js";
+import { InterruptedError, type LabError, StepFailedError } from "../errors.js";
 import type { ExecResult, StepState } from "./executor.js";
 import { seconds } from "./progress.js";
 import type { Step } from "./steps.js";
-
-export class InterruptedError extends LabError {
-  override readonly code = "interrupted";
-  override readonly exitCode = 130;
-}
-
-/** A step's own error, prefixed with the step; code, exit code, hint and tool output are kept. */
-export class StepFailedError extends LabError {
-  constructor(step: Step, cause: unknown) {
-    const e = toLabError(cause);
-    super(`${step.kind} ${step.name} (${step.action}) failed: ${e.message}`, {
-      hint: e.hint,
-      details: { ...e.details, step: step.id },
-      cause,
-    });
-    Object.defineProperty(this, "code", { value: e.code });
-    Object.defineProperty(this, "exitCode", { value: e.exitCode });
-  }
-}
 
 export function planRows(steps: Step[]): string[][] {
   return steps.map((s) => [s.kind, s.name, s.action, s.detail]);

@@ -5,8 +5,8 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { LabContext } from "../context.js";
-import { NotFoundError, PermissionError, UsageError } from "../errors.js";
-import { DownloadError, downloadToFile, fetchText } from "../image/download.js";
+import { DownloadError, NotFoundError, PermissionError, UsageError } from "../errors.js";
+import { downloadToFile, fetchText } from "../image/download.js";
 import { parsePublishedDigest } from "./artifact-list.js";
 import type { MirrorEntry } from "./index-file.js";
 import { validateArtifactName, validateSha256 } from "./names.js";

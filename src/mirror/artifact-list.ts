@@ -5,9 +5,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { NotFoundError, UsageError } from "../errors.js";
-import { DownloadError } from "../image/download.js";
-import { type FieldProblem, formatFieldPath, issueProblems, problemsError } from "../lab/load.js";
+import { DownloadError, NotFoundError, UsageError } from "../errors.js";
+import { type FieldProblem, formatFieldPath, issueProblems, problemsError } from "../field-problems.js";
 import { parseYamlData } from "../yaml-data.js";
 import { isArtifactName } from "./names.js";
 

@@ -1,9 +1,9 @@
 // $LAB_HOME/mirror/index.json: what the mirror holds and serves. A file in the mirror directory
 // that the index does not name is never served. Written atomically by the store only.
-import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
-import { LabError } from "../errors.js";
-import { readText } from "../state/files.js";
+import { BrokenMirrorIndexError } from "../errors.js";
+import { firstProblemText } from "../field-problems.js";
+import { readText, writeFileDurably } from "../state/atomic.js";
 import { isArtifactName, isSha256 } from "./names.js";
 
 export const MirrorEntry = z.object({
@@ -17,11 +17,6 @@ export const MirrorEntry = z.object({
 export type MirrorEntry = z.infer<typeof MirrorEntry>;
 
 const MirrorIndex = z.object({ version: z.literal(1), artifacts: z.array(z.unknown()) });
-
-export class BrokenMirrorIndexError extends LabError {
-  override readonly code = "broken_mirror_index";
-  override readonly exitCode = 70;
-}
 
 export interface ParsedIndex {
   entries: MirrorEntry[];
@@ -39,7 +34,7 @@ export function parseMirrorIndex(text: string | undefined, where = "index.json")
     throw broken(where, (err as Error).message);
   }
   const index = MirrorIndex.safeParse(data);
-  if (!index.success) throw broken(where, index.error.issues[0]?.message ?? "unexpected shape");
+  if (!index.success) throw broken(where, firstProblemText(index.error));
   const entries: MirrorEntry[] = [];
   const seen = new Set<string>();
   for (const raw of index.data.artifacts) {
@@ -68,5 +63,5 @@ export async function readMirrorIndex(file: string): Promise<MirrorEntry[]> {
 }
 
 export async function writeMirrorIndex(file: string, entries: readonly MirrorEntry[]): Promise<void> {
-  await writeFileAtomic(file, renderMirrorIndex(entries), { fsync: true, mode: 0o644 });
+  await writeFileDurably(file, renderMirrorIndex(entries));
 }

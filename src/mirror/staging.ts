@@ -3,18 +3,13 @@
 // the next add or import.
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { tempArea } from "../state/atomic.js";
 import type { LabPaths } from "../state/paths.js";
-import { TempArea } from "../state/temp.js";
 
-const areas = new Map<string, TempArea>();
-const area = (p: LabPaths) => {
-  const a = areas.get(p.mirrorDir) ?? new TempArea(p.mirrorDir);
-  areas.set(p.mirrorDir, a);
-  return a;
-};
+const area = (p: LabPaths) => tempArea(p.mirrorDir);
 
 export interface TempFile {
   file: string;
@@ -30,15 +25,6 @@ export async function newTempFile(p: LabPaths, name: string): Promise<TempFile> 
 
 export function cleanStaleTemp(p: LabPaths): Promise<string[]> {
   return area(p).cleanStale();
-}
-
-export async function fsyncFile(file: string): Promise<void> {
-  const fh = await open(file, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** Copies `from` to `to` (created 0600 until committed) and returns the sha256 of the bytes copied. */

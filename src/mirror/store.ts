@@ -2,13 +2,13 @@
 // file beside them, are checked against their sha256 and only then renamed in, so a failed or
 // mismatched add keeps nothing. The same name and digest again is a no-op; two adds of one name
 // at the same time share one download.
-import { chmod, lstat, rename, rm } from "node:fs/promises";
+import { chmod, lstat, rm } from "node:fs/promises";
 import type { LabContext } from "../context.js";
 import { ConflictError } from "../errors.js";
-import { Mutex } from "../state/mutex.js";
+import { fsyncPath, renameDurably, SingleFlight } from "../state/atomic.js";
+import { MutexMap } from "../state/mutex.js";
 import { type MirrorEntry, readMirrorIndex, writeMirrorIndex } from "./index-file.js";
 import { validateArtifactName } from "./names.js";
-import { fsyncFile } from "./staging.js";
 
 export interface ArtifactResult {
   entry: MirrorEntry;
@@ -21,23 +21,9 @@ export interface ArtifactStatus extends MirrorEntry {
   problem?: string;
 }
 
-type Progress = NonNullable<LabContext["progress"]>;
-
-interface InFlight {
-  promise: Promise<ArtifactResult>;
-  sha256?: string;
-  listeners: Set<Progress>;
-}
-
-const inFlight = new Map<string, InFlight>();
-const indexLocks = new Map<string, Mutex>();
-
-function indexLock(ctx: LabContext): Mutex {
-  const file = ctx.paths.mirror.index;
-  const lock = indexLocks.get(file) ?? new Mutex();
-  indexLocks.set(file, lock);
-  return lock;
-}
+const transfers = new SingleFlight<ArtifactResult>();
+const indexLocks = new MutexMap();
+const indexLock = (ctx: LabContext) => indexLocks.get(ctx.paths.mirror.index);
 
 /**
  * Runs `work` for one artifact name at a time. A caller that wants the digest already being
@@ -50,21 +36,18 @@ export async function oncePerName(
   work: (ctx: LabContext) => Promise<ArtifactResult>,
 ): Promise<ArtifactResult> {
   const key = `${ctx.paths.mirror.index}\0${name}`;
-  for (let running = inFlight.get(key); running; running = inFlight.get(key)) {
-    if (sha256 !== undefined && running.sha256 === sha256) {
-      if (ctx.progress) running.listeners.add(ctx.progress);
+  for (let running = transfers.running(key); running; running = transfers.running(key)) {
+    if (sha256 !== undefined && running.tag === sha256) {
+      const joined = transfers.join(key, ctx.progress) ?? running.promise;
       ctx.progress?.(`joining the transfer of ${name} already under way`);
-      return running.promise;
+      return joined;
     }
     await running.promise.catch(() => undefined);
   }
-  const listeners = new Set<Progress>(ctx.progress ? [ctx.progress] : []);
-  const progress: Progress = (message, data) => {
-    for (const l of listeners) l(message, data);
-  };
-  const promise = work({ ...ctx, progress }).finally(() => inFlight.delete(key));
-  inFlight.set(key, { promise, sha256, listeners });
-  return promise;
+  return transfers.start(key, (progress) => work({ ...ctx, progress }), {
+    progress: ctx.progress,
+    tag: sha256,
+  });
 }
 
 export async function findArtifact(ctx: LabContext, name: string): Promise<MirrorEntry | undefined> {
@@ -86,15 +69,14 @@ export async function commitArtifact(
   temp: string,
   entry: MirrorEntry,
 ): Promise<ArtifactResult> {
-  await fsyncFile(temp);
+  await fsyncPath(temp);
   await chmod(temp, 0o644);
   return indexLock(ctx).run(async () => {
     const entries = await readMirrorIndex(ctx.paths.mirror.index);
     const existing = entries.find((e) => e.name === entry.name);
     if (existing) return sameOrConflict(existing, entry.sha256);
     // File first, index second: a crash in between leaves a file nobody serves, never an entry without bytes.
-    await rename(temp, ctx.paths.mirror.artifact(entry.name));
-    await fsyncFile(ctx.paths.mirrorDir);
+    await renameDurably(temp, ctx.paths.mirror.artifact(entry.name));
     await writeMirrorIndex(ctx.paths.mirror.index, [...entries, entry]);
     ctx.events.emit("mirror.added", { artifact: entry.name, sha256: entry.sha256, source: entry.source });
     return { entry, changed: true };

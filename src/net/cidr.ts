@@ -2,6 +2,7 @@
 // ranges are plain 32-bit integers so overlap and allocation stay simple.
 import ipaddr from "ipaddr.js";
 import { UsageError } from "../errors.js";
+import type { HostAddress, HostRoute } from "../host/ip.js";
 
 export interface Cidr {
   /** Network address as an unsigned 32-bit integer. */
@@ -18,6 +19,9 @@ export const ipToInt = (ip: string): number => {
 export const intToIp = (n: number): string =>
   [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
 
+/** The netmask of a prefix length as an unsigned 32-bit integer (/24 → 255.255.255.0). */
+export const netmask = (prefix: number): number => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
+
 export const size = (c: Cidr): number => 2 ** (32 - c.prefix);
 export const lastAddress = (c: Cidr): number => c.base + size(c) - 1;
 
@@ -29,8 +33,7 @@ export function parseCidr(text: string, field = "subnet"): Cidr {
   }
   const [addr, prefix] = ipaddr.IPv4.parseCIDR(text);
   const ip = ipToInt(addr.toString());
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  const base = (ip & mask) >>> 0;
+  const base = (ip & netmask(prefix)) >>> 0;
   if (base !== ip) {
     throw new UsageError(`${field} ${text} has host bits set`, {
       hint: `did you mean ${intToIp(base)}/${prefix}?`,
@@ -43,8 +46,44 @@ export function contains(c: Cidr, ip: number): boolean {
   return ip >= c.base && ip <= lastAddress(c);
 }
 
+/** Inside the subnet and neither its network nor its broadcast address. */
+export function isHostAddress(c: Cidr, ip: number): boolean {
+  return contains(c, ip) && ip !== c.base && ip !== lastAddress(c);
+}
+
 export function overlaps(a: Cidr, b: Cidr): boolean {
   return a.base <= lastAddress(b) && b.base <= lastAddress(a);
+}
+
+/** The subnet a host address sits in (`192.168.7.9/24` → base 192.168.7.0), named as written. */
+export function addressCidr(a: HostAddress): Cidr {
+  return {
+    base: (ipToInt(a.local) & netmask(a.prefixlen)) >>> 0,
+    prefix: a.prefixlen,
+    text: `${a.local}/${a.prefixlen}`,
+  };
+}
+
+/** The first host address (not on lo, nor on a skipped device) whose subnet `c` overlaps. */
+export function addressOverlap(
+  c: Cidr,
+  addresses: readonly HostAddress[],
+  skip: (dev: string) => boolean = () => false,
+): HostAddress | undefined {
+  return addresses.find((a) => a.ifname !== "lo" && !skip(a.ifname) && overlaps(c, addressCidr(a)));
+}
+
+/** The first host route to an IPv4 destination (not default, nor via a skipped device) that `c` overlaps. */
+export function routeOverlap(
+  c: Cidr,
+  routes: readonly HostRoute[],
+  skip: (dev: string) => boolean = () => false,
+): HostRoute | undefined {
+  return routes.find((r) => {
+    if (r.dst === "default" || !/^[0-9.]+(\/\d+)?$/.test(r.dst)) return false;
+    if (r.dev && skip(r.dev)) return false;
+    return overlaps(c, parseCidr(r.dst.includes("/") ? r.dst : `${r.dst}/32`, "route"));
+  });
 }
 
 const PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((t) => parseCidr(t));

@@ -2,10 +2,10 @@
 import { mkdir, rm, rmdir } from "node:fs/promises";
 import type { Host } from "../host/host.js";
 import { isOurProcess, readPidFile, signalOurProcess, waitForExit } from "../host/proc.js";
-import { readText, writeIfChanged } from "../state/files.js";
+import { readText, writeIfChanged } from "../state/atomic.js";
 import type { NetworkSpec } from "../state/ledger.js";
 import type { LabPaths } from "../state/paths.js";
-import { intToIp } from "./cidr.js";
+import { intToIp, netmask } from "./cidr.js";
 import {
   dnsmasqArgv,
   type Reservation,
@@ -35,7 +35,6 @@ export class Dnsmasq {
   async ensure(spec: NetworkSpec, reservations: readonly Reservation[]): Promise<boolean> {
     const f = this.files(spec.name);
     await mkdir(this.p.dnsmasqDir, { recursive: true, mode: 0o755 });
-    const mask = (0xffffffff << (32 - spec.prefix)) >>> 0;
     const confChanged = await writeIfChanged(
       f.conf,
       renderDnsmasqConfig({
@@ -45,7 +44,7 @@ export class Dnsmasq {
         domain: spec.domain,
         dhcpStart: spec.dhcpStart,
         dhcpEnd: spec.dhcpEnd,
-        netmask: intToIp(mask),
+        netmask: intToIp(netmask(spec.prefix)),
         files: f,
       }),
     );
@@ -53,7 +52,7 @@ export class Dnsmasq {
     if (await this.releaseLeases(spec.name, reservations)) return true;
     const pid = this.pid(spec.name);
     if (pid !== undefined && !confChanged) {
-      if (hostsChanged) process.kill(pid, "SIGHUP");
+      if (hostsChanged) signalOurProcess(pid, ["dnsmasq", f.conf], "SIGHUP");
       return false;
     }
     if (pid !== undefined) await this.stop(spec.name, { keepFiles: true });
@@ -81,7 +80,8 @@ export class Dnsmasq {
     const changed = await this.writeHosts(spec, reservations);
     if (await this.releaseLeases(spec.name, reservations, released)) return;
     const pid = this.pid(spec.name);
-    if (changed && pid !== undefined) process.kill(pid, "SIGHUP");
+    if (changed && pid !== undefined)
+      signalOurProcess(pid, ["dnsmasq", this.files(spec.name).conf], "SIGHUP");
   }
 
   /**

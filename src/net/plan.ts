@@ -5,12 +5,13 @@ import type { HostAddress, HostRoute } from "../host/ip.js";
 import type { Ledger, NetworkSpec } from "../state/ledger.js";
 import { defaultBridgeName, tapName, validateIfName, validateNetName } from "../state/names.js";
 import {
+  addressOverlap,
   type Cidr,
-  intToIp,
   overlaps,
   parseCidr,
   parseDhcpRange,
   planAddresses,
+  routeOverlap,
   validateLabSubnet,
 } from "./cidr.js";
 
@@ -106,31 +107,21 @@ export function checkOverlaps(subnet: Cidr, ledger: Ledger, view: HostView): voi
       });
     }
   }
-  for (const a of view.addresses) {
-    const cidr = parseCidr(`${intToIp(maskOf(a.local, a.prefixlen))}/${a.prefixlen}`);
-    if (a.ifname !== "lo" && overlaps(subnet, cidr)) {
-      throw new ConflictError(`subnet ${subnet.text} overlaps ${a.local}/${a.prefixlen} on ${a.ifname}`, {
-        hint: "choose a subnet the host does not already use (see 'ip addr')",
-      });
-    }
+  const a = addressOverlap(subnet, view.addresses);
+  if (a) {
+    throw new ConflictError(`subnet ${subnet.text} overlaps ${a.local}/${a.prefixlen} on ${a.ifname}`, {
+      hint: "choose a subnet the host does not already use (see 'ip addr')",
+    });
   }
-  for (const r of view.routes) {
-    if (r.dst === "default" || !/^[0-9.]+(\/\d+)?$/.test(r.dst)) continue;
-    const dst = r.dst.includes("/") ? r.dst : `${r.dst}/32`;
-    if (overlaps(subnet, parseCidr(dst, "route"))) {
-      throw new ConflictError(
-        `subnet ${subnet.text} overlaps the host route ${r.dst}${r.dev ? ` via ${r.dev}` : ""}`,
-        {
-          hint: "choose a subnet the host does not route elsewhere (see 'ip route')",
-        },
-      );
-    }
+  const r = routeOverlap(subnet, view.routes);
+  if (r) {
+    throw new ConflictError(
+      `subnet ${subnet.text} overlaps the host route ${r.dst}${r.dev ? ` via ${r.dev}` : ""}`,
+      {
+        hint: "choose a subnet the host does not route elsewhere (see 'ip route')",
+      },
+    );
   }
-}
-
-function maskOf(ip: string, prefix: number): number {
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return (parseCidr(`${ip}/32`).base & mask) >>> 0;
 }
 
 /** The default network gets 172.16.11.0/24; others the next /24 after it that nothing uses. */

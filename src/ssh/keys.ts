@@ -1,10 +1,10 @@
 // lab's own ssh key pair ($LAB_HOME/ssh/id_ed25519{,.pub}): made once per lab home with
 // ssh-keygen, private key readable by root only. Its public key goes onto every VM.
-import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Host } from "../host/host.js";
+import { fsyncPath, SingleFlight, tempArea } from "../state/atomic.js";
 import type { LabPaths } from "../state/paths.js";
 
 export function keygenArgv(file: string, comment: string): string[] {
@@ -23,17 +23,11 @@ const isFile = (f: string) =>
   );
 
 /** One generation per key file at a time, whichever caller (VM start, `vm ssh`) asks first. */
-const generating = new Map<string, Promise<string>>();
+const generating = new SingleFlight<string>();
 
 /** Makes the key pair if it is not complete yet; returns the public key line. */
 export function ensureLabKeyPair(host: Host, p: LabPaths): Promise<string> {
-  const key = p.ssh.privateKey;
-  let pending = generating.get(key);
-  if (!pending) {
-    pending = ensure(host, p).finally(() => generating.delete(key));
-    generating.set(key, pending);
-  }
-  return pending;
+  return generating.run(p.ssh.privateKey, () => ensure(host, p));
 }
 
 async function ensure(host: Host, p: LabPaths): Promise<string> {
@@ -45,7 +39,9 @@ async function ensure(host: Host, p: LabPaths): Promise<string> {
   }
   // Made in a temp dir and renamed in, private key last: a pair is only ever seen complete
   // (a crash in between leaves no private key, and the next call makes a new pair).
-  const tmp = path.join(p.sshDir, `.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const area = tempArea(p.sshDir);
+  await area.cleanStale();
+  const tmp = area.claim("keygen");
   await mkdir(tmp, { mode: 0o700 });
   try {
     const file = path.join(tmp, "id_ed25519");
@@ -54,8 +50,9 @@ async function ensure(host: Host, p: LabPaths): Promise<string> {
     await rm(p.ssh.privateKey, { force: true });
     await rename(`${file}.pub`, p.ssh.publicKey);
     await rename(file, p.ssh.privateKey);
+    await fsyncPath(p.sshDir);
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    await area.release(tmp);
   }
   return (await readFile(p.ssh.publicKey, "utf8")).trim();
 }

@@ -2,7 +2,7 @@
 // up to date from the host keys the guest printed on its console.
 import type { LabContext } from "../context.js";
 import { ConflictError } from "../errors.js";
-import { readText, writeIfChanged } from "../state/files.js";
+import { readText, writeIfChanged } from "../state/atomic.js";
 import { Mutex } from "../state/mutex.js";
 import { getSpec } from "../vm/lifecycle.js";
 import { vmStatus } from "../vm/status.js";

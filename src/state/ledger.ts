@@ -2,9 +2,10 @@
 // liveness. Written atomically; a corrupt file stops the daemon instead of being reset.
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
-import { LabError } from "../errors.js";
+import { CorruptLedgerError } from "../errors.js";
+import { firstProblemText } from "../field-problems.js";
+import { writeFileDurably } from "./atomic.js";
 
 export const NetworkSpec = z.object({
   name: z.string(),
@@ -76,11 +77,6 @@ export const emptyLedger = (): Ledger => ({
   vms: {},
 });
 
-export class CorruptLedgerError extends LabError {
-  override readonly code = "corrupt_ledger";
-  override readonly exitCode = 70;
-}
-
 export async function readLedger(file: string): Promise<Ledger> {
   let text: string;
   try {
@@ -97,8 +93,7 @@ export async function readLedger(file: string): Promise<Ledger> {
   }
   const parsed = Ledger.safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw corrupt(file, `${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
+    throw corrupt(file, firstProblemText(parsed.error));
   }
   checkInvariants(parsed.data, file);
   return parsed.data;
@@ -158,7 +153,7 @@ export class LedgerStore {
       const result = await change(draft);
       const valid = Ledger.parse(draft);
       checkInvariants(valid, this.file);
-      await writeFileAtomic(this.file, `${JSON.stringify(valid, null, 2)}\n`, { fsync: true, mode: 0o600 });
+      await writeFileDurably(this.file, `${JSON.stringify(valid, null, 2)}\n`, 0o600);
       this.current = valid;
       await this.onCommit?.(structuredClone(valid));
       return result;

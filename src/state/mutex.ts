@@ -9,3 +9,17 @@ export class Mutex {
     return next;
   }
 }
+
+/** One Mutex per key (a file, a directory), made on first use. */
+export class MutexMap {
+  private locks = new Map<string, Mutex>();
+
+  get(key: string): Mutex {
+    let lock = this.locks.get(key);
+    if (!lock) {
+      lock = new Mutex();
+      this.locks.set(key, lock);
+    }
+    return lock;
+  }
+}

@@ -3,9 +3,10 @@
 import path from "node:path";
 import { probeAccel } from "../doctor/kvm-probe.js";
 import type { Host } from "../host/host.js";
-import { readText, writeIfChanged } from "../state/files.js";
+import { readText, SingleFlight, writeIfChanged } from "../state/atomic.js";
 
-let pending: Promise<"kvm" | "tcg"> | undefined;
+/** One probe per run directory; its answer is kept for the life of the process. */
+const probes = new SingleFlight<"kvm" | "tcg">({ keepResults: true });
 
 export function resolveAccel(
   host: Host,
@@ -15,8 +16,8 @@ export function resolveAccel(
   const forced = process.env.LAB_ACCEL;
   if (forced === "kvm" || forced === "tcg") return Promise.resolve(forced);
   if (want !== "auto") return Promise.resolve(want);
-  pending ??= (async () => {
-    const file = path.join(runDir, "accel.json");
+  const file = path.join(runDir, "accel.json");
+  return probes.run(file, async () => {
     const cached = await readText(file);
     if (cached) {
       const accel = (JSON.parse(cached) as { accel?: string }).accel;
@@ -25,9 +26,5 @@ export function resolveAccel(
     const probe = await probeAccel(host);
     await writeIfChanged(file, `${JSON.stringify(probe)}\n`);
     return probe.accel;
-  })().catch((err) => {
-    pending = undefined;
-    throw err;
   });
-  return pending;
 }

@@ -18,6 +18,7 @@ import {
   validateVmName,
 } from "../state/names.js";
 import { withRollback } from "../state/undo.js";
+import { defaultMemoryMiB } from "./defaults.js";
 import { createOverlay, removeVmFiles, writeVmConfigDrive } from "./files.js";
 import { planIdentity } from "./identity.js";
 import { getSpec, startVm } from "./lifecycle.js";
@@ -116,7 +117,7 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
       "--memory (MiB)",
       64,
       262144,
-      image.manifest.guest === "lab-test" ? 256 : 1024,
+      defaultMemoryMiB(image.manifest.guest),
     ),
     cpus: checkNumber(req.cpus, "--cpus", 1, 64, 1),
     network,

@@ -2,7 +2,7 @@
 // name gets the same MAC and IP across stop/start, daemon restarts and destroy + create.
 import { randomBytes, randomUUID } from "node:crypto";
 import { ConflictError, UsageError } from "../errors.js";
-import { contains, intToIp, ipToInt, lastAddress, parseCidr, staticCandidates } from "../net/cidr.js";
+import { intToIp, ipToInt, isHostAddress, parseCidr, staticCandidates } from "../net/cidr.js";
 import type { Identity, Ledger, NetworkSpec } from "../state/ledger.js";
 
 export type RandomBytes = (n: number) => Buffer;
@@ -37,12 +37,7 @@ export function allocateIp(ledger: Ledger, net: NetworkSpec, vm: string, request
     } catch {
       throw new UsageError(`--ip ${JSON.stringify(requested)} is not an IPv4 address`);
     }
-    if (
-      !contains(subnet, ip) ||
-      ip === subnet.base ||
-      ip === ipToInt(net.gateway) ||
-      ip === lastAddress(subnet)
-    ) {
+    if (!isHostAddress(subnet, ip) || ip === ipToInt(net.gateway)) {
       throw new UsageError(`--ip ${requested} is not a usable host address in ${net.subnet}`, {
         hint: `the gateway is ${net.gateway}; pick another address in the subnet`,
       });

@@ -2,19 +2,19 @@
 import { mkdir, rm } from "node:fs/promises";
 import type { LabContext } from "../context.js";
 import { ConflictError, HostToolError, NotFoundError } from "../errors.js";
-import { waitForExit } from "../host/proc.js";
+import { signalOurProcess, waitForExit } from "../host/proc.js";
 import { resolveImage } from "../image/resolve.js";
 import { bridgePresent, reservationsFor } from "../net/network.js";
 import { ensureLabKeyPair } from "../ssh/keys.js";
+import { readText } from "../state/atomic.js";
 import { faultPoint } from "../state/faults.js";
-import { readText } from "../state/files.js";
 import { validateVmName } from "../state/names.js";
 import { withRollback } from "../state/undo.js";
 import { resolveAccel } from "./accel.js";
 import { createOverlay, removeVmFiles, writeVmConfigDrive } from "./files.js";
 import { buildQemuArgs } from "./qemu-args.js";
 import { qmpCommand } from "./qmp.js";
-import { runningPid, type VmStatus, vmStatus } from "./status.js";
+import { qemuMarkers, runningPid, type VmStatus, vmStatus } from "./status.js";
 import { attachTap, detachTap } from "./tap.js";
 
 export function getSpec(ctx: LabContext, name: string) {
@@ -106,7 +106,7 @@ export async function startVm(
     await rm(f.qemuLog, { force: true });
     const child = await ctx.host.spawn(argv, { logFile: f.qemuLog });
     undo.push("qemu", async () => {
-      process.kill(child.pid, "SIGKILL");
+      signalOurProcess(child.pid, qemuMarkers(f.pid), "SIGKILL");
       await waitForExit(child.pid, 3000);
     });
     const pid = await waitForQemu(ctx, name, child.exited);
@@ -141,7 +141,7 @@ export async function stopVm(
   if (!(await waitForExit(pid, timeoutMs))) {
     await qmpCommand(f.qmp, "quit").catch(() => undefined);
     if (!(await waitForExit(pid, 3000))) {
-      process.kill(pid, "SIGKILL");
+      signalOurProcess(pid, qemuMarkers(f.pid), "SIGKILL");
       await waitForExit(pid, 3000);
     }
   }

@@ -3,7 +3,7 @@
 // what tells a stray VM directory (not in the ledger) apart from one the ledger let go.
 import { readdir } from "node:fs/promises";
 import { z } from "zod";
-import { readText, writeIfChanged } from "../state/files.js";
+import { readText, writeIfChanged } from "../state/atomic.js";
 import { Identity, type Ledger, NetworkSpec, VmSpec } from "../state/ledger.js";
 import type { LabPaths } from "../state/paths.js";
 

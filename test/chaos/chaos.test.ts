@@ -21,6 +21,7 @@ import {
 } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless, VM_TOOLS } from "../helpers/require.js";
+import { waitUntil } from "../helpers/wait.js";
 
 const skip = skipUnless([...VM_TOOLS]);
 const bundle = path.join(repoRoot, ".cache/images/lab-test");
@@ -31,8 +32,7 @@ async function killDaemon(lab: LabEnv): Promise<void> {
   if (pid === undefined || !isAlive(pid)) return;
   process.kill(pid, "SIGKILL");
   tally.faults++;
-  const deadline = Date.now() + 5000;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitUntil(() => !isAlive(pid), { what: `labd (pid ${pid}) to die`, timeout: 10_000, interval: 20 });
 }
 
 function readLedger(lab: LabEnv): Ledger {
@@ -42,7 +42,14 @@ function readLedger(lab: LabEnv): Ledger {
   return ledger;
 }
 
-async function events(lab: LabEnv): Promise<{ type: string; vm?: string; time: string }[]> {
+interface LabEvent {
+  type: string;
+  vm?: string;
+  time: string;
+  signal?: string;
+}
+
+async function events(lab: LabEnv): Promise<LabEvent[]> {
   const text = await readFile(path.join(lab.home, "events.jsonl"), "utf8").catch(() => "");
   return text
     .split("\n")
@@ -108,16 +115,14 @@ describe.skipIf(skip)("chaos: crashes, stale state and concurrency", () => {
     const killedAt = Date.now();
     process.kill(v1.pid!, "SIGKILL");
     tally.faults++;
-    let crashedAt: number | undefined;
-    while (Date.now() - killedAt < 3000 && crashedAt === undefined) {
-      const e = (await events(lab)).find(
-        (x) => x.type === "vm.crashed" && x.vm === "vm1" && Date.parse(x.time) >= killedAt - 50,
-      );
-      if (e) crashedAt = Date.parse(e.time);
-      else await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(crashedAt).toBeDefined();
-    expect(crashedAt! - killedAt).toBeLessThan(1000);
+    const crashed1 = await waitUntil(
+      async () =>
+        (await events(lab)).find(
+          (x) => x.type === "vm.crashed" && x.vm === "vm1" && Date.parse(x.time) >= killedAt - 50,
+        ),
+      { what: "vm1's crash event", timeout: 3000, interval: 50 },
+    );
+    expect(Date.parse(crashed1.time) - killedAt).toBeLessThan(1000);
     const back = await waitForReady(lab.run, "vm1", 2);
     expect([back.mac, back.ip]).toEqual([v1.mac, v1.ip]);
     const now = await vm("vm1");
@@ -127,21 +132,26 @@ describe.skipIf(skip)("chaos: crashes, stale state and concurrency", () => {
     const t = Date.now();
     process.kill(now.pid!, "SIGKILL");
     tally.faults++;
-    let crash: { signal?: string } | undefined;
-    while (!crash && Date.now() - t < 2000) {
-      crash = (await events(lab)).find(
-        (x) => x.type === "vm.crashed" && x.vm === "vm1" && Date.parse(x.time) >= t - 50,
-      );
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(crash?.signal).toBe("SIGKILL");
+    const crash = await waitUntil(
+      async () =>
+        (await events(lab)).find(
+          (x) => x.type === "vm.crashed" && x.vm === "vm1" && Date.parse(x.time) >= t - 50,
+        ),
+      { what: "vm1's second crash event", timeout: 2000, interval: 50 },
+    );
+    expect(crash.signal).toBe("SIGKILL");
     await waitForReady(lab.run, "vm1", 3);
     // vm2 has restart policy "no": killed, it stays crashed, with the reason recorded.
     const v2 = await vm("vm2");
     process.kill(v2.pid!, "SIGKILL");
     tally.faults++;
-    await new Promise((r) => setTimeout(r, 1000));
-    const crashed = await vm("vm2");
+    const crashed = await waitUntil(
+      async () => {
+        const v = await vm("vm2");
+        return v.state !== "running" && v;
+      },
+      { what: "vm2 to be seen as no longer running", timeout: 10_000 },
+    );
     // Adopted after the daemon restart, it is not our child: the exit status is unknown, the
     // crash and the console's last lines are recorded.
     expect(crashed.state).toBe("crashed");
@@ -192,6 +202,7 @@ describe.skipIf(skip)("chaos: crashes, stale state and concurrency", () => {
         tally.operations++;
         return lab.lab(args, { reject: false });
       });
+      // Not a wait for a condition: the fault lands at a different moment of the clients' work each round.
       await new Promise((r) => setTimeout(r, 150 + ((round * 97) % 400)));
       await killDaemon(lab);
       await Promise.all(clients);

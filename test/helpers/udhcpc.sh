@@ -1,5 +1,6 @@
 #!/bin/sh
 # udhcpc event script for test clients: configures the lease and records it for the test.
+# shellcheck disable=SC2154 # interface, ip, router, dns, domain, hostname come from udhcpc
 case "$1" in
   bound|renew)
     ip addr flush dev "$interface"

@@ -14,6 +14,7 @@ import { waitForReady } from "../helpers/guest.js";
 import { createLabEnv, iptablesSave, type LabEnv, repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless, VM_TOOLS } from "../helpers/require.js";
+import { waitUntil } from "../helpers/wait.js";
 
 const skip = skipUnless([...VM_TOOLS, "ss"]);
 const bundle = path.join(repoRoot, ".cache/images/lab-test");
@@ -151,8 +152,7 @@ describe.skipIf(skip)("lab mirror (real daemon, OVS, dnsmasq and a lab-test gues
     origin.stdout!.on("data", (d) => {
       originLog += String(d);
     });
-    const deadline = Date.now() + 10_000;
-    while (!originLog.includes("ready") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => originLog.includes("ready"), { what: "the origin server to listen", interval: 50 });
     const url = `http://127.0.0.1:${ORIGIN_PORT}/blob`;
     const bad = await lab.lab(["mirror", "add", "blob", url, "--sha256", sha256("not it")], {
       reject: false,
@@ -218,8 +218,12 @@ describe.skipIf(skip)("lab mirror (real daemon, OVS, dnsmasq and a lab-test gues
 
   it("the daemon's start-up reconcile brings the mirror back; net down takes it away", async () => {
     await lab.lab(["daemon", "stop"]);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await fetchInNs(`http://${GATEWAY}:${PORT}/hello`)).toEqual({ error: "ECONNREFUSED" });
+    await waitUntil(
+      async () => (await fetchInNs(`http://${GATEWAY}:${PORT}/hello`)).error === "ECONNREFUSED",
+      {
+        what: "the mirror to stop with labd",
+      },
+    );
     await lab.lab(["daemon", "start"]);
     await lab.lab(["net", "status"]); // waits for the start-up reconcile
     expect(await fetchInNs(`http://${GATEWAY}:${PORT}/hello`)).toEqual({

@@ -9,6 +9,7 @@ import { childProcesses, createLabEnv, iptablesSave, type LabEnv, links, repoRoo
 import { createNetns, deleteAllNetns, inNs, vethPair } from "../helpers/netns.js";
 import { dnsProbe, tcpProbe } from "../helpers/probe.js";
 import { skipUnless } from "../helpers/require.js";
+import { waitUntil } from "../helpers/wait.js";
 
 const skip = skipUnless(["ovs-vswitchd", "dnsmasq", "iptables", "busybox", "ip"]);
 
@@ -129,7 +130,13 @@ describe.skipIf(skip)("lab net (real OVS, iptables, dnsmasq in namespaces)", () 
       `const s=require("net").createServer(c=>{console.log(c.remoteAddress);c.end();s.close()});
        s.listen(8080,"10.99.0.1",()=>console.log("listening"));setTimeout(()=>process.exit(3),15000).unref()`,
     ]);
-    await new Promise((r) => setTimeout(r, 700));
+    await waitUntil(
+      async () => String((await inNs(outside, ["ss", "-Hltn", "sport = :8080"])).stdout).trim(),
+      {
+        what: "the outside server to listen on 10.99.0.1:8080",
+        interval: 50,
+      },
+    );
     await inNs(client, ["busybox", "sh", "-c", "echo hello | busybox nc -w 2 10.99.0.1 8080"], {
       reject: false,
     });

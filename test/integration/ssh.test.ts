@@ -14,6 +14,7 @@ import { serialLogPath } from "../helpers/guest.js";
 import { createLabEnv, type LabEnv, repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless, VM_TOOLS } from "../helpers/require.js";
+import { waitUntil } from "../helpers/wait.js";
 
 const skip = skipUnless([...VM_TOOLS, "ssh", "ssh-keygen"]);
 const bundle = path.join(repoRoot, ".cache/images/lab-fleet");
@@ -21,27 +22,37 @@ const sharedBin = process.env.LAB_SHARED_BIN || path.resolve(repoRoot, "..", "sh
 const BOOT_TIMEOUT_MS = 240_000;
 const FLEET_API = "http://172.16.11.10:49153/fleet/v1/machines";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe.skipIf(skip)("lab vm ssh, and fleetd from the mirror on a lab-fleet guest without fleet", () => {
   let lab: LabEnv;
   let work: string;
 
-  /** Retries `lab vm ssh etcd -- CMD` until it exits 0 (the guest may be booting). */
-  async function sshUntilOk(command: string[]) {
-    const deadline = Date.now() + BOOT_TIMEOUT_MS;
-    let r = await lab.lab(["vm", "ssh", "etcd", "--", ...command], { reject: false });
-    while (r.exitCode !== 0 && Date.now() < deadline) {
-      // Before the guest reports its keys: a clear refusal, never a silent trust-on-first-use.
-      if (r.exitCode === 4)
-        expect(r.stderr).toMatch(/has not reported its ssh host key[\s\S]*hint: .*--accept-new/);
-      await sleep(3000);
-      r = await lab.lab(["vm", "ssh", "etcd", "--", ...command], { reject: false });
+  type Result = Awaited<ReturnType<LabEnv["lab"]>>;
+
+  /** Retries `lab vm ssh etcd -- CMD` until `done` holds (the guest may be booting). */
+  async function sshUntil(command: string[], done: (r: Result) => boolean): Promise<Result> {
+    const ssh = () => lab.lab(["vm", "ssh", "etcd", "--", ...command], { reject: false });
+    let r = await ssh();
+    try {
+      await waitUntil(
+        async () => {
+          if (done(r)) return true;
+          // Before the guest reports its keys: a clear refusal, never a silent trust-on-first-use.
+          if (r.exitCode === 4)
+            expect(r.stderr).toMatch(/has not reported its ssh host key[\s\S]*hint: .*--accept-new/);
+          r = await ssh();
+          return done(r);
+        },
+        { what: `'${command.join(" ")}' on etcd`, timeout: BOOT_TIMEOUT_MS, interval: 3000 },
+      );
+    } catch (err) {
+      const log = await readFile(serialLogPath(lab.run, "etcd"), "utf8").catch(() => "");
+      throw new Error(
+        `${(err as Error).message}\nlast exit ${r.exitCode}: ${r.stderr}\nserial log tail:\n${log.slice(-2000)}`,
+      );
     }
-    const log = await readFile(serialLogPath(lab.run, "etcd"), "utf8").catch(() => "");
-    expect(r.exitCode, `${r.stderr}\nserial log tail:\n${log.slice(-2000)}`).toBe(0);
     return r;
   }
+  const sshUntilOk = (command: string[]) => sshUntil(command, (r) => r.exitCode === 0);
 
   beforeAll(async () => {
     if (!existsSync(path.join(bundle, "manifest.json")))
@@ -68,17 +79,7 @@ describe.skipIf(skip)("lab vm ssh, and fleetd from the mirror on a lab-fleet gue
   });
 
   it("runs a command as core, with the host key the guest reported on its console", async () => {
-    const deadline = Date.now() + BOOT_TIMEOUT_MS;
-    let r = await lab.lab(["vm", "ssh", "etcd", "--", "hostname"], { reject: false });
-    while (r.exitCode !== 0 && Date.now() < deadline) {
-      // Before the guest reports its keys: a clear refusal, never a silent trust-on-first-use.
-      if (r.exitCode === 4)
-        expect(r.stderr).toMatch(/has not reported its ssh host key[\s\S]*hint: .*--accept-new/);
-      await sleep(3000);
-      r = await lab.lab(["vm", "ssh", "etcd", "--", "hostname"], { reject: false });
-    }
-    const log = await readFile(serialLogPath(lab.run, "etcd"), "utf8").catch(() => "");
-    expect(r.exitCode, `${r.stderr}\nserial log tail:\n${log.slice(-2000)}`).toBe(0);
+    const r = await sshUntilOk(["hostname"]);
     expect(r.stdout.trim()).toBe("etcd");
     const known = await readFile(path.join(lab.home, "ssh/known_hosts"), "utf8");
     expect(known).toMatch(/^etcd,172\.16\.11\.10 ssh-ed25519 AAAA/m);
@@ -93,13 +94,13 @@ describe.skipIf(skip)("lab vm ssh, and fleetd from the mirror on a lab-fleet gue
 
   it("runs the fleetd it fetched from the mirror, and fleet registers the machine", async () => {
     const exe = ["sh", "-c", "'sudo readlink /proc/$(systemctl show -p MainPID --value fleet.service)/exe'"];
-    const deadline = Date.now() + BOOT_TIMEOUT_MS;
-    let machines = "";
-    while (Date.now() < deadline && !machines.includes("role")) {
-      const r = await inNs(lab.ns, ["curl", "-s", "--max-time", "5", FLEET_API], { reject: false });
-      machines = String(r.stdout);
-      if (!machines.includes("role")) await sleep(3000);
-    }
+    const machines = await waitUntil(
+      async () => {
+        const r = await inNs(lab.ns, ["curl", "-s", "--max-time", "5", FLEET_API], { reject: false });
+        return String(r.stdout).includes("role") && String(r.stdout);
+      },
+      { what: "fleet to list the machine with its metadata", timeout: BOOT_TIMEOUT_MS, interval: 3000 },
+    );
     expect(JSON.parse(machines).machines).toEqual([
       expect.objectContaining({ primaryIP: "172.16.11.10", metadata: { role: "etcd" } }),
     ]);
@@ -128,15 +129,8 @@ describe.skipIf(skip)("lab vm ssh, and fleetd from the mirror on a lab-fleet gue
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     await writeFile(file, bytes);
     await lab.lab(["vm", "restart", "etcd"]);
-    await sleep(5000);
-    const failed = ["systemctl", "is-failed", "fleet-install.service"];
-    const deadline = Date.now() + BOOT_TIMEOUT_MS;
-    let r = await lab.lab(["vm", "ssh", "etcd", "--", ...failed], { reject: false });
-    while (r.stdout.trim() !== "failed" && Date.now() < deadline) {
-      await sleep(3000);
-      r = await lab.lab(["vm", "ssh", "etcd", "--", ...failed], { reject: false });
-    }
-    expect(r.stdout.trim()).toBe("failed");
+    // The guest that answers now is the restarted one: the old qemu is gone when restart returns.
+    await sshUntil(["systemctl", "is-failed", "fleet-install.service"], (r) => r.stdout.trim() === "failed");
     const journal = await lab.lab([
       "vm",
       "ssh",

@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
+  addressOverlap,
   intToIp,
   ipToInt,
+  netmask,
   overlaps,
   parseCidr,
   parseDhcpRange,
   planAddresses,
+  routeOverlap,
   staticCandidates,
   validateLabSubnet,
 } from "../../src/net/cidr.js";
@@ -60,5 +63,32 @@ describe("cidr", () => {
     expect(() => parseDhcpRange("172.16.11.1-172.16.11.100", c, "172.16.11.1")).toThrow(/gateway/);
     expect(() => parseDhcpRange("10.0.0.1-10.0.0.5", c, "172.16.11.1")).toThrow(/inside/);
     expect(() => parseDhcpRange("nonsense", c, "172.16.11.1")).toThrow(/START-END/);
+  });
+});
+
+describe("netmask and host overlaps", () => {
+  it("netmask is the prefix as a 32-bit mask", () => {
+    expect(intToIp(netmask(24))).toBe("255.255.255.0");
+    expect(intToIp(netmask(29))).toBe("255.255.255.248");
+    expect(netmask(0)).toBe(0);
+  });
+
+  it("finds the host address and route a subnet overlaps, skipping lo, default and skipped devices", () => {
+    const c = parseCidr("192.168.0.0/16");
+    const addresses = [
+      { ifname: "lo", local: "127.0.0.1", prefixlen: 8 },
+      { ifname: "labbr0", local: "192.168.1.1", prefixlen: 24 },
+      { ifname: "wlan0", local: "192.168.7.9", prefixlen: 24 },
+    ];
+    expect(addressOverlap(c, addresses)?.ifname).toBe("labbr0");
+    expect(addressOverlap(c, addresses, (d) => d === "labbr0")?.ifname).toBe("wlan0");
+    expect(addressOverlap(parseCidr("10.0.0.0/8"), addresses)).toBeUndefined();
+    const routes = [
+      { dst: "default", dev: "eth0" },
+      { dst: "fe80::/64" },
+      { dst: "192.168.50.7", dev: "eth0" },
+    ];
+    expect(routeOverlap(c, routes)?.dst).toBe("192.168.50.7");
+    expect(routeOverlap(c, routes, (d) => d === "eth0")).toBeUndefined();
   });
 });

@@ -34,6 +34,12 @@ function fakeHost(fail = false): Host & { calls: string[][] } {
     async spawn() {
       throw new Error("not used");
     },
+    async pipe() {
+      throw new Error("not used");
+    },
+    async exec() {
+      throw new Error("not used");
+    },
   };
 }
 
@@ -120,8 +126,10 @@ describe("writeConfigDrive", () => {
   it("replaces an earlier drive completely and removes crash leftovers", async () => {
     await mkdir(path.join(configDir, "openstack/latest"), { recursive: true });
     await writeFile(path.join(configDir, "openstack/latest/stale"), "old");
-    await mkdir(`${configDir}.lab-tmp-1-deadbeef`);
-    await writeFile(`${iso}.lab-tmp-1-cafe`, "half an iso");
+    // Left by a labd that died mid-write (no process has this pid: above the kernel's pid_max).
+    const dead = 2 ** 31 - 1;
+    await mkdir(path.join(path.dirname(configDir), `.tmp-${dead}-deadbeef-config-2`));
+    await writeFile(path.join(path.dirname(configDir), `.tmp-${dead}-cafe-config-2.iso`), "half an iso");
     await writeConfigDrive(fakeHost(), configDir, iso, input);
     expect((await readdir(path.join(configDir, "openstack/latest"))).sort()).toEqual([
       "meta_data.json",

@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { FieldProblem } from "../../src/field-problems.js";
 import { basicAuth, registryFiles, renderHostsToml } from "../../src/kube/registries.js";
 import type { DesiredLab } from "../../src/lab/desired.js";
-import type { FieldProblem } from "../../src/lab/load.js";
 import { addRegistries } from "../../src/lab/registries.js";
 import { LabFileSchema } from "../../src/lab/schema.js";
 

@@ -49,6 +49,7 @@ const network: NetStatus = {
   ovs: "private",
   bridge: true,
   dnsmasqPid: 42,
+  rules: true,
   reservations: [],
 };
 

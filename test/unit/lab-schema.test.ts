@@ -1,8 +1,9 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { formatFieldPath } from "../../src/field-problems.js";
 import { desiredLab } from "../../src/lab/desired.js";
-import { formatFieldPath, parseLabText } from "../../src/lab/load.js";
+import { parseLabText } from "../../src/lab/load.js";
 import { labJsonSchema } from "../../src/lab/schema.js";
 
 const root = path.resolve(import.meta.dirname, "../..");

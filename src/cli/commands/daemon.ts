@@ -20,11 +20,12 @@ export async function daemonRunCommand(opts: { autostarted?: boolean }): Promise
   log(`listening on ${daemon.ctx.paths.socket} (pid ${process.pid})`);
   const shutdown = (signal: string) => {
     log(`${signal}: stopping (VMs and networks keep running)`);
-    void daemon.stop().then(() => process.exit(0));
+    void daemon.stop().catch(() => undefined);
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
-  await new Promise(() => undefined);
+  // Returns once stopped; the entry point then exits (VM watchers and timers are left behind).
+  await daemon.stopped;
 }
 
 export async function daemonStartCommand(): Promise<void> {

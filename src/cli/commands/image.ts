@@ -1,6 +1,8 @@
 // lab image pull|import|list|rm|catalog
+
+import { createRequire } from "node:module";
 import path from "node:path";
-import cliProgress from "cli-progress";
+import type cliProgress from "cli-progress";
 import { LabClient } from "../../client/client.js";
 import type { ImportResult } from "../../image/import.js";
 import type { PullResult } from "../../image/pull.js";
@@ -23,6 +25,19 @@ interface ProgressView {
   stop: () => void;
 }
 
+/** Loaded on first use: only a download on a terminal draws a bar. */
+function newBar(): cliProgress.SingleBar {
+  const bars = createRequire(import.meta.url)("cli-progress") as typeof cliProgress;
+  return new bars.SingleBar(
+    {
+      stream: process.stderr,
+      format: "  downloading [{bar}] {percentage}% | {done} of {size}",
+      hideCursor: true,
+    },
+    bars.Presets.shades_classic,
+  );
+}
+
 /** A bar on a terminal; on a pipe or log, a line per tenth of the download (or per 10 s). */
 export function progressView(json: boolean): ProgressView | undefined {
   if (json) return undefined;
@@ -42,14 +57,7 @@ export function progressView(json: boolean): ProgressView | undefined {
       return;
     }
     if (tty && total) {
-      bar ??= new cliProgress.SingleBar(
-        {
-          stream: process.stderr,
-          format: "  downloading [{bar}] {percentage}% | {done} of {size}",
-          hideCursor: true,
-        },
-        cliProgress.Presets.shades_classic,
-      );
+      bar ??= newBar();
       if (!bar.isActive) bar.start(total, 0, { done: formatSize(0), size: formatSize(total) });
       bar.update(bytes, { done: formatSize(bytes) });
       return;

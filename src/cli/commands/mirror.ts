@@ -2,7 +2,7 @@
 import path from "node:path";
 import { LabClient } from "../../client/client.js";
 import { errorFromShape, toLabError, UsageError } from "../../errors.js";
-import { type ArtifactList, type ArtifactListEntry, loadArtifactSet } from "../../mirror/artifact-list.js";
+import type { ArtifactList, ArtifactListEntry } from "../../mirror/artifact-list.js";
 import type { ArtifactResult, ArtifactStatus } from "../../mirror/store.js";
 import { repoRoot } from "../../state/repo.js";
 import { printJson, printKeyValues, printTable } from "../output.js";
@@ -91,6 +91,8 @@ export async function addArtifactList(
 
 async function addSet(set: string, opts: MirrorOpts): Promise<void> {
   const dir = path.resolve(opts.unitsDir ?? path.join(repoRoot(), "units"));
+  // zod and YAML are loaded only by the commands that read an artifact list.
+  const { loadArtifactSet } = await import("../../mirror/artifact-list.js");
   const list = await loadArtifactSet(set, dir);
   const results = await addArtifactList(
     list,
