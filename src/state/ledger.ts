@@ -67,6 +67,20 @@ export type Ledger = z.infer<typeof Ledger>;
 
 export const emptyLedger = (): Ledger => ({ version: 1, networks: {}, identities: {}, vms: {} });
 
+/** A copy whose name-indexed records have no prototype: `vms["constructor"]` is no VM. */
+function byName<T>(record: Record<string, T>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, record);
+}
+
+function withNullPrototypes(ledger: Ledger): Ledger {
+  return {
+    ...ledger,
+    networks: byName(ledger.networks),
+    identities: byName(ledger.identities),
+    vms: byName(ledger.vms),
+  };
+}
+
 export class CorruptLedgerError extends LabError {
   override readonly code = "corrupt_ledger";
   override readonly exitCode = 70;
@@ -92,7 +106,7 @@ export async function readLedger(file: string): Promise<Ledger> {
     throw corrupt(file, `${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
   }
   checkInvariants(parsed.data, file);
-  return parsed.data;
+  return withNullPrototypes(parsed.data);
 }
 
 function corrupt(file: string, why: string): CorruptLedgerError {
@@ -130,17 +144,22 @@ export class LedgerStore {
 
   /** A deep copy: callers can never mutate the stored ledger by accident. */
   read(): Ledger {
-    return structuredClone(this.current);
+    return withNullPrototypes(structuredClone(this.current));
   }
 
   update<T>(change: (draft: Ledger) => T | Promise<T>): Promise<T> {
     const run = async () => {
-      const draft = structuredClone(this.current);
+      const draft = withNullPrototypes(structuredClone(this.current));
       const result = await change(draft);
       const valid = Ledger.parse(draft);
+      for (const key of ["networks", "identities", "vms"] as const) {
+        const lost = Object.keys(draft[key]).find((name) => !Object.hasOwn(valid[key], name));
+        if (lost !== undefined)
+          throw new LabError(`the ledger cannot hold a record named ${JSON.stringify(lost)}`);
+      }
       checkInvariants(valid, this.file);
       await writeFileAtomic(this.file, `${JSON.stringify(valid, null, 2)}\n`, { fsync: true, mode: 0o600 });
-      this.current = valid;
+      this.current = withNullPrototypes(valid);
       return result;
     };
     const next = this.queue.then(run, run);
