@@ -152,7 +152,7 @@ function checkFixedIps(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): void 
           path: field,
           message: `${m.ip} is not a host address in ${net.field}.subnet ${addr.subnet.text}`,
         });
-      else if (m.ip === addr.gateway)
+      else if (ip === ipToInt(addr.gateway))
         p.push({ path: field, message: `${m.ip} is the gateway of ${net.name}` });
       else if (ip >= ipToInt(addr.dhcpStart) && ip <= ipToInt(addr.dhcpEnd))
         p.push({

@@ -13,7 +13,9 @@ const cidr = (example: string) =>
     .string({ error: `expected an IPv4 CIDR such as ${example}` })
     .regex(CIDR, { error: `expected an IPv4 CIDR such as ${example}` });
 const MEMORY = "expected MiB as a number, or a size such as 512M or 2G";
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+/** Canonical dotted quad: no leading zeros (octal to inet_aton), no hex, every part 0-255. */
+const IPV4 =
+  /^(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
 
 export const ClusterSchema = z
   .strictObject({
