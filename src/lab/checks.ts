@@ -3,7 +3,7 @@
 // the daemon know is gathered beforehand into a CheckEnv.
 import { checkXFleet } from "../fleet/xfleet.js";
 import { validateArtifactName } from "../mirror/names.js";
-import { contains, ipToInt, lastAddress } from "../net/cidr.js";
+import { contains, ipToInt, lastAddress, staticCandidates } from "../net/cidr.js";
 import type { Reservation } from "../net/dnsmasq-config.js";
 import type { NetworkSpec } from "../state/ledger.js";
 import { validateImageName, validateNetName, validateVmName } from "../state/names.js";
@@ -128,7 +128,8 @@ function checkReferences(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): voi
 
 /** One entry per machine group: its problems are the same for every machine it expands to. */
 function unique(machines: DesiredMachine[]): DesiredMachine[] {
-  return machines.filter((m, i) => machines.findIndex((x) => x.field === m.field) === i);
+  const seen = new Set<string>();
+  return machines.filter((m) => !seen.has(m.field) && seen.add(m.field));
 }
 
 function checkFixedIps(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): void {
@@ -168,8 +169,17 @@ function checkFixedIps(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): void 
         "fixed ip",
       ),
     );
-    if (p.length === before)
-      p.push(...planIps(machines, addr, env.reservations.get(net.name) ?? []).problems);
+    if (p.length > before) continue;
+    // One problem for a network that cannot hold its machines, not one per machine.
+    const room = staticCandidates(addr.subnet, addr.gateway, addr.dhcpStart, addr.dhcpEnd).length;
+    if (machines.length > room) {
+      p.push({
+        path: `${net.field}.subnet`,
+        message: `${machines.length} machines on ${net.name}, but ${addr.subnet.text} has only ${room} static addresses (outside the DHCP range ${addr.dhcpStart}-${addr.dhcpEnd})`,
+      });
+      continue;
+    }
+    p.push(...planIps(machines, addr, env.reservations.get(net.name) ?? []).problems);
   }
 }
 

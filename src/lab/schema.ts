@@ -4,6 +4,8 @@
 import { z } from "zod";
 
 const INT = "expected a positive integer";
+/** The host addresses of a /16, the largest lab subnet: no lab can hold more machines. */
+export const MAX_MACHINES = 65534;
 const positiveInt = () => z.number({ error: INT }).int({ error: INT }).positive({ error: INT });
 const text = (what: string) => z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
 
@@ -76,7 +78,12 @@ export const MachineSchema = z
     name: text("a VM name").optional().describe("the machine's name (only with count 1)"),
     group: text("a group name").optional().describe("machines are named GROUP-1 ... GROUP-COUNT"),
     role: text("a role").describe("cloud-config role: a template in cloud-config/"),
-    count: positiveInt().default(1).describe("how many machines of this group"),
+    count: positiveInt()
+      .max(MAX_MACHINES, {
+        error: `at most ${MAX_MACHINES}: no lab subnet (/16 at most) holds more machines`,
+      })
+      .default(1)
+      .describe("how many machines of this group"),
     ip: z
       .string({ error: "expected an IPv4 address" })
       .regex(IPV4, { error: "expected an IPv4 address" })
@@ -154,6 +161,15 @@ export const LabFileSchema = z
     machines: z.array(MachineSchema, { error: "expected a list of machine groups" }).default([]),
     fleet: FleetSchema.optional(),
     artifacts: z.array(ArtifactSchema, { error: "expected a list of artifacts" }).default([]),
+  })
+  .superRefine((lab, ctx) => {
+    const total = lab.machines.reduce((n, m) => n + m.count, 0);
+    if (total > MAX_MACHINES)
+      ctx.addIssue({
+        code: "custom",
+        path: ["machines"],
+        message: `${total} machines in all; no lab subnet (/16 at most) holds more than ${MAX_MACHINES}`,
+      });
   })
   .describe("a whole lab for 'lab up -f FILE'");
 
