@@ -34,6 +34,12 @@ export class LabClient {
           hint: "run lab as root or as a member of the 'lab' group",
         });
       }
+      if (code === "ECONNRESET" || code === "EPIPE") {
+        throw new DaemonUnavailableError(`labd closed the connection during ${method} ${path}`, {
+          hint: `see ${paths(this.dirs).daemonLog}`,
+          cause: err,
+        });
+      }
       if (opts.noAutostart || (code !== "ENOENT" && code !== "ECONNREFUSED")) throw err;
       await this.startDaemon();
       return this.raw<T>(method, path, body, opts);
