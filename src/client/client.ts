@@ -4,8 +4,10 @@ import { spawn } from "node:child_process";
 import { mkdirSync, openSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
+import { UPLOAD_CONTENT_TYPE } from "../daemon/upload.js";
 import { type ErrorShape, errorFromShape, LabError, PermissionError } from "../errors.js";
 import { type LabDirs, labDirs, paths } from "../state/paths.js";
+import { openUploadFiles, UploadBody, type UploadFile, uploadBody } from "./upload-body.js";
 
 export interface CallOptions {
   onProgress?: (event: Record<string, unknown>) => void;
@@ -46,9 +48,33 @@ export class LabClient {
     }
   }
 
+  /**
+   * Sends files' bytes, read here with the caller's own rights (labd runs as root and must not
+   * open a path for a client), with `fields`, as one upload request.
+   */
+  async upload<T = unknown>(
+    path: string,
+    fields: Record<string, unknown>,
+    files: UploadFile[],
+    opts: CallOptions = {},
+  ): Promise<T> {
+    const opened = await openUploadFiles(files);
+    try {
+      const header = `${JSON.stringify({ fields, files: opened.map((f) => ({ name: f.name, size: f.size })) })}\n`;
+      const total = opened.reduce((n, f) => n + f.size, 0);
+      const body = uploadBody(header, opened, (bytes) =>
+        opts.onProgress?.({ message: "uploading", bytes, total }),
+      );
+      return await this.call<T>("POST", path, body, opts);
+    } finally {
+      await Promise.all(opened.map((f) => f.handle.close().catch(() => undefined)));
+    }
+  }
+
   private raw<T>(method: string, path: string, body: unknown, opts: CallOptions): Promise<T> {
     return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const stream = body instanceof UploadBody ? body : undefined;
+      const payload = body === undefined || stream ? undefined : JSON.stringify(body);
       const req = http.request(
         {
           socketPath: this.socket,
@@ -59,6 +85,7 @@ export class LabClient {
             ...(payload
               ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }
               : {}),
+            ...(stream ? { "content-type": UPLOAD_CONTENT_TYPE, "content-length": stream.length } : {}),
           },
         },
         (res) => {
@@ -87,7 +114,8 @@ export class LabClient {
         },
       );
       req.on("error", reject);
-      req.end(payload);
+      if (stream) stream.pipeTo(req, reject);
+      else req.end(payload);
     });
   }
 

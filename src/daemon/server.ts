@@ -3,6 +3,7 @@
 // even when the client goes away, so a disconnect never leaves half an operation.
 import http from "node:http";
 import { type ErrorShape, type LabError, TooLargeError, toLabError, UsageError } from "../errors.js";
+import { receiveUpload, UPLOAD_CONTENT_TYPE, type UploadHeader } from "./upload.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** No request the CLI sends nests deeper; a deeper body is refused before it is parsed. */
@@ -21,6 +22,8 @@ export interface RequestContext {
   /** For handlers that stream until the client leaves. */
   stream: boolean;
   write: (event: Record<string, unknown>) => void;
+  /** Upload routes only: writes the request's files into `dir` and returns their header. */
+  receive: (dir: string) => Promise<UploadHeader>;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<unknown>;
@@ -31,6 +34,8 @@ export interface Route {
   handler: Handler;
   /** Keeps the response open: the handler writes events until the client disconnects. */
   live?: boolean;
+  /** The body is an upload (files' bytes), read by the handler through `receive`. */
+  upload?: boolean;
 }
 
 interface CompiledRoute extends Route {
@@ -171,7 +176,11 @@ export function createServer(routes: Route[], log: (msg: string) => void): http.
       route.keys.forEach((k, i) => {
         params[k] = decodeParam(m[i + 1]!);
       });
-      const body = req.method === "GET" ? {} : await readBody(req);
+      if (route.upload && !(req.headers["content-type"] ?? "").startsWith(UPLOAD_CONTENT_TYPE))
+        throw new UsageError(
+          `${url.pathname} takes an upload (${UPLOAD_CONTENT_TYPE}), as the lab CLI sends`,
+        );
+      const body = req.method === "GET" || route.upload ? {} : await readBody(req);
       const write = (event: Record<string, unknown>) => {
         if (res.destroyed || res.writableEnded) return;
         if (!res.headersSent) res.writeHead(200, { "content-type": "application/x-ndjson" });
@@ -187,12 +196,32 @@ export function createServer(routes: Route[], log: (msg: string) => void): http.
           if (stream) write({ type: "progress", ...event });
         },
         onClose: (fn) => res.on("close", fn),
+        receive: (dir) => receiveUpload(req, dir),
       };
       const result = await route.handler(ctx);
       if (route.live) return;
       send(200, stream ? { type: "result", result } : { result });
     } catch (err) {
+      // Read what the client still sends (up to a bound), so it gets this answer, not a reset.
+      if (!req.complete && !req.destroyed) await drain(req);
       fail(err);
     }
+  });
+}
+
+function drain(req: http.IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_DISCARD_BYTES) {
+        req.destroy();
+        resolve();
+      }
+    });
+    req.on("end", resolve);
+    req.on("error", () => resolve());
+    req.on("close", () => resolve());
+    req.resume();
   });
 }

@@ -24,7 +24,10 @@ export function paths(dirs: LabDirs) {
     imagesDir: path.join(home, "images"),
     image: (name: string) => imageFiles(path.join(home, "images", name)),
     vmsDir: path.join(home, "vms"),
-    vm: (name: string) => vmFiles(path.join(home, "vms", name), path.join(run, "vms", name)),
+    vm: (name: string) =>
+      vmFiles(path.join(home, "vms", name), path.join(run, "vms", name), path.join(run, "consoles"), name),
+    /** Console sockets and serial logs: group-readable (root:lab, 0750), unlike each VM's run dir. */
+    consolesDir: path.join(run, "consoles"),
     mirrorDir: path.join(home, "mirror"),
     mirror: mirrorFiles(path.join(home, "mirror")),
     sshDir: path.join(home, "ssh"),
@@ -73,7 +76,7 @@ function mirrorFiles(dir: string) {
   };
 }
 
-function vmFiles(dir: string, runDir: string) {
+function vmFiles(dir: string, runDir: string, consoles: string, name: string) {
   return {
     dir,
     disk: path.join(dir, "disk.qcow2"),
@@ -84,8 +87,8 @@ function vmFiles(dir: string, runDir: string) {
     pid: path.join(runDir, "qemu.pid"),
     qmp: path.join(runDir, "qmp.sock"),
     console: path.join(runDir, "console.sock"),
-    consoleMux: path.join(runDir, "console-mux.sock"),
-    serialLog: path.join(runDir, "serial.log"),
+    consoleMux: path.join(consoles, `${name}.sock`),
+    serialLog: path.join(consoles, `${name}.log`),
     qemuLog: path.join(runDir, "qemu.log"),
   };
 }

@@ -44,7 +44,7 @@ describe("names that are Object.prototype properties", () => {
     await expect(
       store.update((l) => {
         l.networks.default = net;
-        l.identities.__proto__ = planIdentity(l, net, "__proto__");
+        l.identities["__proto__"] = planIdentity(l, net, "__proto__"); // an own key: the record has no prototype
       }),
     ).rejects.toThrow(/cannot hold a record named "__proto__"/);
     const STORABLE = NAMES.filter((n) => n !== "__proto__");
