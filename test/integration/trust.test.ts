@@ -96,6 +96,24 @@ describe.skipIf(skip)("the control socket's trust boundary (root vs a member of 
     expect(JSON.stringify(await lab.labJson(["mirror", "list"]))).toContain('"mine"');
   });
 
+  it("--plan refuses what up would: a key file holding YAML, unknown cloud-config keys, a host name with a line break", async () => {
+    const key = path.join(work, "key.pub");
+    await writeFile(
+      key,
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC6szBZu525mk0Rb0YGl1ZDdXq38QbCkTwqYOt2fL1MX me\nwrite_files: []\n",
+    );
+    const file = path.join(work, "lab.yaml");
+    await writeFile(
+      file,
+      `networks:\n  - name: default\n    subnet: 172.16.11.0/24\nimages:\n  - name: lab-test\n    import: ${bundle}\nmachines:\n  - name: a\n    role: etcd\n    sshKeys: [${key}]\n  - name: b\n    role: etcd\n    cloudConfig:\n      bogus: 1\n  - name: c\n    role: etcd\n    cloudConfig:\n      hostname: "c\\u2028evil"\n`,
+    );
+    const r = await lab.lab(["up", "-f", file, "--plan"], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/machines\[0\]\.sshKeys\[0\]: .* not one OpenSSH public key on one line/);
+    expect(r.stderr).toMatch(/machines\[1\]\.cloudConfig: .*bogus: unknown key/);
+    expect(r.stderr).toMatch(/machines\[2\]\.cloudConfig: .*hostname: not an RFC 1123 host name/);
+  });
+
   it("labd opens no path a client names", async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const body = JSON.stringify({ name: "x", path: "/etc/hostname" });
