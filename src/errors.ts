@@ -39,6 +39,11 @@ export class UsageError extends LabError {
   override readonly code = "usage";
   override readonly exitCode = 2;
 }
+/** A request larger than the API takes (HTTP 413). */
+export class TooLargeError extends LabError {
+  override readonly code = "too_large";
+  override readonly exitCode = 2;
+}
 export class NotFoundError extends LabError {
   override readonly code = "not_found";
   override readonly exitCode = 3;
@@ -152,6 +157,7 @@ const byCode: Record<
   ) => LabError
 > = {
   usage: UsageError,
+  too_large: TooLargeError,
   not_found: NotFoundError,
   conflict: ConflictError,
   permission: PermissionError,
@@ -175,7 +181,7 @@ export function errorFromShape(shape: ErrorShape): LabError {
     const d = shape.details ?? {};
     return new MissingToolError(String(d.tool), String(d.package));
   }
-  const Ctor = byCode[shape.code];
+  const Ctor = Object.hasOwn(byCode, shape.code) ? byCode[shape.code] : undefined;
   return Ctor
     ? new Ctor(shape.message, { hint: shape.hint, details: shape.details })
     : new RemoteError(shape);

@@ -46,15 +46,21 @@ export function firstProblemText(error: { issues: readonly z.core.$ZodIssue[] })
   return `${p.path}: ${p.message}`;
 }
 
-/** Problems as one error: the first on the headline line, all of them listed below it. */
+/** At most this many problems are listed; the rest are counted. */
+export const MAX_LISTED_PROBLEMS = 20;
+
+/** Problems as one error: the first on the headline line, the first few listed below it. */
 export function problemsError(source: string, problems: FieldProblem[], hint?: string): UsageError {
-  const lines = problems.map((p) => `${p.path}: ${p.message}`);
+  const listed = problems.slice(0, MAX_LISTED_PROBLEMS);
+  const lines = listed.map((p) => `  ${p.path}: ${p.message}`);
+  const more = problems.length - listed.length;
+  if (more > 0) lines.push(`  ... and ${more} more`);
   const message =
-    lines.length === 1
-      ? `${source}: ${lines[0]}`
-      : `${source}: ${lines.length} problems\n${lines.map((l) => `  ${l}`).join("\n")}`;
+    problems.length === 1
+      ? `${source}: ${lines[0]!.trim()}`
+      : `${source}: ${problems.length} problems\n${lines.join("\n")}`;
   return new UsageError(message, {
     hint: hint ?? "fix the file; its schema is lab.schema.json (editors can use it for completion)",
-    details: { file: source, problems },
+    details: { file: source, problems: listed, ...(more > 0 ? { moreProblems: more } : {}) },
   });
 }

@@ -3,8 +3,10 @@
 import { mkdirSync, openSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
+import { UPLOAD_CONTENT_TYPE } from "../daemon/upload.js";
 import { DaemonUnavailableError, type ErrorShape, errorFromShape, PermissionError } from "../errors.js";
 import { type LabDirs, labDirs, paths } from "../state/paths.js";
+import { openUploadFiles, UploadBody, type UploadFile, uploadBody } from "./upload-body.js";
 
 export interface CallOptions {
   onProgress?: (event: Record<string, unknown>) => void;
@@ -28,15 +30,45 @@ export class LabClient {
           hint: "run lab as root or as a member of the 'lab' group",
         });
       }
+      if (code === "ECONNRESET" || code === "EPIPE") {
+        throw new DaemonUnavailableError(`labd closed the connection during ${method} ${path}`, {
+          hint: `see ${paths(this.dirs).daemonLog}`,
+          cause: err,
+        });
+      }
       if (opts.noAutostart || (code !== "ENOENT" && code !== "ECONNREFUSED")) throw err;
       await this.startDaemon();
       return this.raw<T>(method, path, body, opts);
     }
   }
 
+  /**
+   * Sends files' bytes, read here with the caller's own rights (labd runs as root and must not
+   * open a path for a client), with `fields`, as one upload request.
+   */
+  async upload<T = unknown>(
+    path: string,
+    fields: Record<string, unknown>,
+    files: UploadFile[],
+    opts: CallOptions = {},
+  ): Promise<T> {
+    const opened = await openUploadFiles(files);
+    try {
+      const header = `${JSON.stringify({ fields, files: opened.map((f) => ({ name: f.name, size: f.size })) })}\n`;
+      const total = opened.reduce((n, f) => n + f.size, 0);
+      const body = uploadBody(header, opened, (bytes) =>
+        opts.onProgress?.({ message: "uploading", bytes, total }),
+      );
+      return await this.call<T>("POST", path, body, opts);
+    } finally {
+      await Promise.all(opened.map((f) => f.handle.close().catch(() => undefined)));
+    }
+  }
+
   private raw<T>(method: string, path: string, body: unknown, opts: CallOptions): Promise<T> {
     return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const stream = body instanceof UploadBody ? body : undefined;
+      const payload = body === undefined || stream ? undefined : JSON.stringify(body);
       const req = http.request(
         {
           socketPath: this.socket,
@@ -47,6 +79,7 @@ export class LabClient {
             ...(payload
               ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }
               : {}),
+            ...(stream ? { "content-type": UPLOAD_CONTENT_TYPE, "content-length": stream.length } : {}),
           },
         },
         (res) => {
@@ -75,7 +108,8 @@ export class LabClient {
         },
       );
       req.on("error", reject);
-      req.end(payload);
+      if (stream) stream.pipeTo(req, reject);
+      else req.end(payload);
     });
   }
 

@@ -6,8 +6,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import ipaddr from "ipaddr.js";
-import yaml from "js-yaml";
 import { UsageError } from "../errors.js";
+import { parseYamlData } from "../yaml-data.js";
 import { TEMPLATE_EXTENSION } from "./render.js";
 import { isPlainObject } from "./tree.js";
 
@@ -42,7 +42,7 @@ export function templateUsesFleet(tree: unknown): boolean {
 
 export async function roleUsesFleet(templatesDir: string, role: string): Promise<boolean> {
   const file = path.join(templatesDir, role + TEMPLATE_EXTENSION);
-  return templateUsesFleet(yaml.load(await readFile(file, "utf8"), { schema: yaml.CORE_SCHEMA }));
+  return templateUsesFleet(parseYamlData(await readFile(file, "utf8"), file));
 }
 
 function checked(input: FleetInstallInput): FleetInstallInput {

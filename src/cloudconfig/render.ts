@@ -6,7 +6,7 @@ import path from "node:path";
 import { NotFoundError, UsageError } from "../errors.js";
 import { repoRoot } from "../state/repo.js";
 import { parseYamlData } from "../yaml-data.js";
-import { validateCloudConfig } from "./schema.js";
+import { validateCloudConfig, validateExtraValues } from "./schema.js";
 import { includedFiles, substitutePlaceholders } from "./template.js";
 import { deepMerge, findNonData, formatPath, isPlainObject } from "./tree.js";
 import { dumpYaml11 } from "./yaml11.js";
@@ -136,5 +136,6 @@ function mergeExtra(tree: unknown, extra: unknown, file: string): unknown {
       `${source}: ${formatPath(bad)}: not plain data (string, number, boolean, list, map)`,
     );
   }
+  validateExtraValues(extra, source);
   return deepMerge(tree, extra);
 }

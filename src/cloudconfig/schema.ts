@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { UsageError } from "../errors.js";
 import { firstProblem } from "../field-problems.js";
+import { parsePublicKey } from "../ssh/public-key.js";
 import { formatPath, isPlainObject, type TreePath } from "./tree.js";
 
 const settings = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
@@ -35,16 +36,62 @@ const coreos = z.strictObject({
   oem: settings.optional(),
 });
 
+/** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 253 at most. */
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+/** An absolute path without line breaks or other control characters. */
+const FILE_PATH = /^\/[^\u0000-\u001f\u007f\u0085\u2028\u2029]*$/;
+
 export const cloudConfigSchema = z.strictObject({
   hostname: z.string().min(1).optional(),
   ssh_authorized_keys: z.array(z.string()).optional(),
   coreos: coreos.optional(),
-  users: z.array(z.looseObject({ name: z.string().min(1) })).optional(),
-  write_files: z.array(z.looseObject({ path: z.string().min(1) })).optional(),
+  users: z
+    .array(
+      z.looseObject({ name: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "not a user name" }) }),
+    )
+    .optional(),
+  write_files: z
+    .array(
+      z.looseObject({ path: z.string().regex(FILE_PATH, { error: "not an absolute path on one line" }) }),
+    )
+    .optional(),
   manage_etc_hosts: z.string().optional(),
 });
 
 export type CloudConfig = z.infer<typeof cloudConfigSchema>;
+
+/**
+ * What a user's extra cloud-config may set where a value becomes a host name, a file name, a user
+ * name or an authorized key in the guest: each on one line, in its own syntax.
+ */
+const extraValuesSchema = z.looseObject({
+  hostname: z.string().regex(HOSTNAME, { error: "not an RFC 1123 host name" }).optional(),
+  ssh_authorized_keys: z
+    .array(
+      z
+        .string()
+        .refine((k) => parsePublicKey(k) !== undefined, { error: "not one OpenSSH public key on one line" }),
+    )
+    .optional(),
+  users: z
+    .array(
+      z.looseObject({ name: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "not a user name" }) }),
+    )
+    .optional(),
+  write_files: z
+    .array(
+      z.looseObject({ path: z.string().regex(FILE_PATH, { error: "not an absolute path on one line" }) }),
+    )
+    .optional(),
+});
+
+export function validateExtraValues(extra: unknown, source: string): void {
+  const result = extraValuesSchema.safeParse(extra);
+  if (result.success) return;
+  const problem = firstProblem(result.error);
+  throw invalid(source, problem.path, problem.message);
+}
 
 /** Throws a UsageError naming `source` and the first offending path. */
 export function validateCloudConfig(tree: unknown, source: string): CloudConfig {

@@ -2,6 +2,8 @@
 // rules: `off`, `y`, `0755`, `1_000`, `1:20` are not strings), js-yaml writes YAML 1.2. We emit
 // every string value quoted, then re-read the text with YAML 1.1 resolution rules to prove it.
 import yaml from "js-yaml";
+import { UsageError } from "../errors.js";
+import { exceedsNodes, MAX_YAML_NODES } from "../yaml-data.js";
 import { formatPath, isPlainObject } from "./tree.js";
 
 /** A plain scalar that a YAML 1.1 reader would not take as a string. */
@@ -58,6 +60,11 @@ const DUMP_OPTIONS: yaml.DumpOptions = {
  * something other than what was given (only possible for odd mapping keys: values are quoted).
  */
 export function dumpYaml11(tree: unknown): { text: string; mismatch?: string } {
+  // noRefs writes every shared subtree out in full: bound what that can cost.
+  if (exceedsNodes(tree))
+    throw new UsageError(`cloud-config expands to more than ${MAX_YAML_NODES} values`, {
+      hint: "check the cloudConfig for aliases (*name) that repeat large parts",
+    });
   const text = yaml.dump(tree, DUMP_OPTIONS);
   const mismatch = findYaml11Mismatch(tree, text);
   return mismatch === undefined ? { text } : { text, mismatch };

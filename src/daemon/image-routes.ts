@@ -5,7 +5,9 @@ import type { LabContext } from "../context.js";
 import { NotFoundError, UsageError } from "../errors.js";
 import { importImage } from "../image/import.js";
 import { removeImage } from "../image/install.js";
+import { MANIFEST_FILE } from "../image/manifest.js";
 import { pullImage } from "../image/pull.js";
+import { createStaging } from "../image/staging.js";
 import { catalogStatus, imageStatus } from "../image/status.js";
 import type { Mutex } from "../state/mutex.js";
 import { validateImageName } from "../state/names.js";
@@ -47,12 +49,23 @@ export function imageRoutes(ctx: LabContext, lock: Mutex): Route[] {
         }),
     },
     {
+      // The CLI uploads the disk file, or a bundle's manifest.json and the files it names.
       method: "POST",
       pattern: "/v1/images",
-      handler: (req) => {
-        const path = optString(req.body, "path");
-        if (!path) throw new UsageError("field path is required");
-        return importImage(withProgress(req), path, optString(req.body, "name"));
+      upload: true,
+      handler: async (req) => {
+        const staging = await createStaging(ctx.paths, "upload");
+        try {
+          const { fields, files } = await req.receive(staging.dir);
+          const origin = optString(fields, "origin") ?? "upload";
+          const bundle = files.some((f) => f.name === MANIFEST_FILE);
+          const src = bundle ? staging.dir : staging.file(files[0]!.name);
+          if (!bundle && files.length !== 1)
+            throw new UsageError(`a disk upload is one file, or a bundle with ${MANIFEST_FILE}`);
+          return await importImage(withProgress(req), src, optString(fields, "name"), origin);
+        } finally {
+          await staging.discard();
+        }
       },
     },
     {

@@ -1,7 +1,7 @@
 // labd: the single writer of lab's state and the owner of the processes it starts.
 // Start-up: one daemon per run directory (a short start-up lock plus the pid file), a ledger
 // that must validate, then the control socket and a reconcile pass over what the ledger says.
-import { chmod, chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import lockfile from "proper-lockfile";
 import type { LabContext } from "../context.js";
@@ -13,6 +13,7 @@ import { MirrorServers } from "../mirror/server.js";
 import { Dnsmasq } from "../net/dnsmasq.js";
 import { OvsInstance } from "../net/ovs-instance.js";
 import { EventLog } from "../state/events.js";
+import { labGroupId } from "../state/group.js";
 import { LedgerStore } from "../state/ledger.js";
 import { Mutex } from "../state/mutex.js";
 import { type LabDirs, paths } from "../state/paths.js";
@@ -30,13 +31,6 @@ export interface RunningDaemon {
   stop: () => Promise<void>;
   /** Settles when a stop (by signal or by the API) has finished. */
   stopped: Promise<void>;
-}
-
-async function labGroupId(): Promise<number | undefined> {
-  const text = await readFile("/etc/group", "utf8").catch(() => "");
-  const line = text.split("\n").find((l) => l.startsWith("lab:"));
-  const gid = line ? Number(line.split(":")[2]) : Number.NaN;
-  return Number.isInteger(gid) ? gid : undefined;
 }
 
 function otherDaemon(pidFile: string): number | undefined {

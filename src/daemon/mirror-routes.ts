@@ -2,6 +2,7 @@
 // must not hold up every other operation, and the mirror store serialises its own index writes.
 import type { LabContext } from "../context.js";
 import { UsageError } from "../errors.js";
+import { createStaging } from "../image/staging.js";
 import { addArtifact, importArtifact } from "../mirror/add.js";
 import { listArtifacts, removeArtifact } from "../mirror/store.js";
 import type { RequestContext, Route } from "./server.js";
@@ -38,14 +39,37 @@ export function mirrorRoutes(ctx: LabContext): Route[] {
       pattern: "/v1/mirror/artifacts",
       handler: (req) => {
         const name = str(req.body, "name", true);
-        const path = str(req.body, "path");
-        if (path) return importArtifact(withProgress(req), { name, path, sha256: str(req.body, "sha256") });
+        if (req.body.path !== undefined)
+          throw new UsageError("labd does not open files by path for a client", {
+            hint: "use 'lab mirror import NAME FILE': the CLI sends the file's content",
+          });
         const url = str(req.body, "url");
         if (!url) throw new UsageError("field url or path is required");
         const sha256 = str(req.body, "sha256");
         const sha256Url = str(req.body, "sha256Url");
         if (!sha256 && !sha256Url) throw new UsageError("field sha256 or sha256Url is required");
         return addArtifact(withProgress(req), { name, url, sha256, sha256Url });
+      },
+    },
+    {
+      // `lab mirror import`: the CLI uploads the file, read with the caller's rights.
+      method: "POST",
+      pattern: "/v1/mirror/uploads",
+      upload: true,
+      handler: async (req) => {
+        const staging = await createStaging(ctx.paths, "upload");
+        try {
+          const { fields, files } = await req.receive(staging.dir);
+          if (files.length !== 1) throw new UsageError("a mirror import is one file");
+          return await importArtifact(withProgress(req), {
+            name: str(fields, "name", true),
+            path: staging.file(files[0]!.name),
+            origin: str(fields, "origin"),
+            sha256: str(fields, "sha256"),
+          });
+        } finally {
+          await staging.discard();
+        }
       },
     },
     {

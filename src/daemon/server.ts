@@ -2,9 +2,14 @@
 // a malformed one gets a clear error and the server keeps serving. Operations run to the end
 // even when the client goes away, so a disconnect never leaves half an operation.
 import http from "node:http";
-import { type ErrorShape, type LabError, toLabError, UsageError } from "../errors.js";
+import { type ErrorShape, type LabError, TooLargeError, toLabError, UsageError } from "../errors.js";
+import { receiveUpload, UPLOAD_CONTENT_TYPE, type UploadHeader } from "./upload.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** No request the CLI sends nests deeper; a deeper body is refused before it is parsed. */
+export const MAX_JSON_DEPTH = 64;
+/** Past this, an oversized body is cut off instead of read to its end to be answered. */
+const MAX_DISCARD_BYTES = 64 * MAX_BODY_BYTES;
 
 export interface RequestContext {
   params: Record<string, string>;
@@ -17,6 +22,8 @@ export interface RequestContext {
   /** For handlers that stream until the client leaves. */
   stream: boolean;
   write: (event: Record<string, unknown>) => void;
+  /** Upload routes only: writes the request's files into `dir` and returns their header. */
+  receive: (dir: string) => Promise<UploadHeader>;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<unknown>;
@@ -27,6 +34,8 @@ export interface Route {
   handler: Handler;
   /** Keeps the response open: the handler writes events until the client disconnects. */
   live?: boolean;
+  /** The body is an upload (files' bytes), read by the handler through `receive`. */
+  upload?: boolean;
 }
 
 interface CompiledRoute extends Route {
@@ -43,36 +52,89 @@ function compile(route: Route): CompiledRoute {
   return { ...route, regex: new RegExp(`^${source}$`), keys };
 }
 
+/** The deepest nesting of arrays and objects in JSON text, counted without parsing it. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+export function parseBody(text: string): Record<string, unknown> {
+  if (jsonDepth(text) > MAX_JSON_DEPTH)
+    throw new UsageError(`request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError("request body is not valid JSON");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new UsageError("request body must be a JSON object");
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Reads a JSON body. One that is too large is still read (and dropped) to its end, so the client
+ * gets a 413 answer instead of a reset connection while it is still writing.
+ */
 function readBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new UsageError(`request body larger than ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size > MAX_DISCARD_BYTES) req.destroy();
+      else if (size <= MAX_BODY_BYTES) chunks.push(chunk);
     });
     req.on("end", () => {
+      if (size > MAX_BODY_BYTES)
+        return reject(
+          new TooLargeError(
+            `request body of ${size} bytes is larger than the API takes (${MAX_BODY_BYTES})`,
+            {
+              hint: "large files are streamed to labd by the CLI; fields of a request are small",
+            },
+          ),
+        );
       if (size === 0) return resolve({});
       try {
-        const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-        if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-          reject(new UsageError("request body must be a JSON object"));
-        } else resolve(parsed as Record<string, unknown>);
-      } catch {
-        reject(new UsageError("request body is not valid JSON"));
+        resolve(parseBody(Buffer.concat(chunks).toString("utf8")));
+      } catch (err) {
+        reject(err);
       }
     });
     req.on("error", reject);
   });
 }
 
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new UsageError(`malformed percent-encoding in API path segment ${JSON.stringify(raw)}`);
+  }
+}
+
 function statusFor(err: LabError): number {
-  return { usage: 400, not_found: 404, conflict: 409, permission: 403 }[err.code] ?? 500;
+  const status = new Map([
+    ["usage", 400],
+    ["too_large", 413],
+    ["not_found", 404],
+    ["conflict", 409],
+    ["permission", 403],
+  ]);
+  return status.get(err.code) ?? 500;
 }
 
 export function createServer(routes: Route[], log: (msg: string) => void): http.Server {
@@ -112,9 +174,13 @@ export function createServer(routes: Route[], log: (msg: string) => void): http.
       const m = route.regex.exec(url.pathname)!;
       const params: Record<string, string> = {};
       route.keys.forEach((k, i) => {
-        params[k] = decodeURIComponent(m[i + 1]!);
+        params[k] = decodeParam(m[i + 1]!);
       });
-      const body = req.method === "GET" ? {} : await readBody(req);
+      if (route.upload && !(req.headers["content-type"] ?? "").startsWith(UPLOAD_CONTENT_TYPE))
+        throw new UsageError(
+          `${url.pathname} takes an upload (${UPLOAD_CONTENT_TYPE}), as the lab CLI sends`,
+        );
+      const body = req.method === "GET" || route.upload ? {} : await readBody(req);
       const write = (event: Record<string, unknown>) => {
         if (res.destroyed || res.writableEnded) return;
         if (!res.headersSent) res.writeHead(200, { "content-type": "application/x-ndjson" });
@@ -130,12 +196,32 @@ export function createServer(routes: Route[], log: (msg: string) => void): http.
           if (stream) write({ type: "progress", ...event });
         },
         onClose: (fn) => res.on("close", fn),
+        receive: (dir) => receiveUpload(req, dir),
       };
       const result = await route.handler(ctx);
       if (route.live) return;
       send(200, stream ? { type: "result", result } : { result });
     } catch (err) {
+      // Read what the client still sends (up to a bound), so it gets this answer, not a reset.
+      if (!req.complete && !req.destroyed) await drain(req);
       fail(err);
     }
+  });
+}
+
+function drain(req: http.IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_DISCARD_BYTES) {
+        req.destroy();
+        resolve();
+      }
+    });
+    req.on("end", resolve);
+    req.on("error", () => resolve());
+    req.on("close", () => resolve());
+    req.resume();
   });
 }

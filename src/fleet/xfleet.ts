@@ -7,12 +7,12 @@ export const TARGET_STATES = ["inactive", "loaded", "launched"] as const;
 export type TargetState = (typeof TARGET_STATES)[number];
 
 const KNOWN_KEYS = new Set(["MachineID", "MachineOf", "MachineMetadata", "Conflicts", "Global", "Replaces"]);
-const DEPRECATED: Record<string, string> = {
-  "X-ConditionMachineID": "MachineID",
-  "X-ConditionMachineOf": "MachineOf",
-  "X-ConditionMachineMetadata": "MachineMetadata",
-  "X-Conflicts": "Conflicts",
-};
+const DEPRECATED = new Map([
+  ["X-ConditionMachineID", "MachineID"],
+  ["X-ConditionMachineOf", "MachineOf"],
+  ["X-ConditionMachineMetadata", "MachineMetadata"],
+  ["X-Conflicts", "Conflicts"],
+]);
 
 export function validateTargetState(state: string): TargetState {
   if (!(TARGET_STATES as readonly string[]).includes(state)) {
@@ -61,9 +61,10 @@ function parseBool(v: string, file: string): boolean {
 export function checkXFleet(options: readonly UnitOption[], file: string): XFleetRules {
   const x = options.filter((o) => o.section === "X-Fleet");
   for (const o of x) {
-    if (DEPRECATED[o.name])
+    const replacement = DEPRECATED.get(o.name);
+    if (replacement !== undefined)
       throw new UsageError(`${file}: [X-Fleet] ${o.name} is deprecated`, {
-        hint: `use ${DEPRECATED[o.name]}=`,
+        hint: `use ${replacement}=`,
       });
     if (!KNOWN_KEYS.has(o.name)) {
       throw new UsageError(`${file}: unknown [X-Fleet] option ${o.name}`, {

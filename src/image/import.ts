@@ -17,7 +17,7 @@ import {
   manifestFiles,
   parseManifestText,
 } from "./manifest.js";
-import { checkBaseDisk, qemuImgInfo } from "./qemu-img.js";
+import { checkImageDisk } from "./qemu-img.js";
 import { findImage, type ResolvedImage } from "./resolve.js";
 import { createStaging } from "./staging.js";
 import { assertUnused } from "./usage.js";
@@ -42,13 +42,21 @@ export async function sha256File(file: string): Promise<string> {
   return h.digest("hex");
 }
 
-async function planDisk(ctx: LabContext, file: string, name: string | undefined): Promise<ImportPlan> {
+/** Names a file in messages as the client knows it (labd reads an uploaded copy). */
+type Label = (file: string) => string;
+
+async function planDisk(
+  ctx: LabContext,
+  file: string,
+  name: string | undefined,
+  label: Label,
+): Promise<ImportPlan> {
   if (!name)
     throw new UsageError("--name is required when importing a disk file", {
       hint: "lab image import disk.qcow2 --name NAME",
     });
   validateImageName(name);
-  const format = checkBaseDisk(await qemuImgInfo(ctx.host, file), file);
+  const format = await checkImageDisk(ctx.host, file, label(file));
   const disk = `disk.${format}`;
   return {
     name,
@@ -58,9 +66,14 @@ async function planDisk(ctx: LabContext, file: string, name: string | undefined)
   };
 }
 
-async function planBundle(ctx: LabContext, dir: string, name: string | undefined): Promise<ImportPlan> {
-  const where = path.join(dir, MANIFEST_FILE);
-  const text = await readText(where);
+async function planBundle(
+  ctx: LabContext,
+  dir: string,
+  name: string | undefined,
+  label: Label,
+): Promise<ImportPlan> {
+  const where = label(path.join(dir, MANIFEST_FILE));
+  const text = await readText(path.join(dir, MANIFEST_FILE));
   if (text === undefined) {
     throw new UsageError(`${dir} is a directory without ${MANIFEST_FILE}`, {
       hint: "import a disk file (qcow2 or raw), or a bundle like the one scripts/build-test-image.mjs builds",
@@ -71,11 +84,13 @@ async function planBundle(ctx: LabContext, dir: string, name: string | undefined
   for (const f of manifestFiles(bundle)) {
     // lstat: a symlink in a bundle could point anywhere on the host; only plain files are copied.
     const s = await lstat(path.join(dir, f)).catch(() => undefined);
-    if (!s?.isFile()) throw new UsageError(`${path.join(dir, f)}, named by ${where}, is not a regular file`);
+    if (!s?.isFile())
+      throw new UsageError(`${label(path.join(dir, f))}, named by ${where}, is not a regular file`);
   }
-  const format = checkBaseDisk(
-    await qemuImgInfo(ctx.host, path.join(dir, bundle.disk)),
+  const format = await checkImageDisk(
+    ctx.host,
     path.join(dir, bundle.disk),
+    label(path.join(dir, bundle.disk)),
   );
   if (format !== bundle.format) {
     throw new UsageError(`${where} says the disk is ${bundle.format}, but ${bundle.disk} is ${format}`);
@@ -97,14 +112,26 @@ async function isUnchanged(existing: ResolvedImage, plan: ImportPlan): Promise<b
   return (await sha256File(path.join(plan.from, plan.files[0]![0]))) === old.source.sha256;
 }
 
-export async function importImage(ctx: LabContext, src: string, name?: string): Promise<ImportResult> {
+/**
+ * Imports from a path labd itself made (an upload's directory: the CLI sends the files' bytes);
+ * `origin` is the path the client named, for messages and the manifest's source.
+ */
+export async function importImage(
+  ctx: LabContext,
+  src: string,
+  name?: string,
+  origin?: string,
+): Promise<ImportResult> {
   const source = path.resolve(src);
+  const label: Label = (f) => (origin ? path.join(origin, path.relative(source, f)) : f);
   const st = await stat(source).catch(() => undefined);
   if (!st)
     throw new NotFoundError(`${source} does not exist`, {
       hint: "give a qcow2 or raw disk file, or a bundle directory",
     });
-  const plan = st.isDirectory() ? await planBundle(ctx, source, name) : await planDisk(ctx, source, name);
+  const plan = st.isDirectory()
+    ? await planBundle(ctx, source, name, label)
+    : await planDisk(ctx, source, name, label);
   const existing = await findImage(ctx.paths, plan.name).catch(() => undefined);
   if (existing && (await isUnchanged(existing, plan))) return { ...existing, changed: false };
   if (existing) await assertUnused(ctx, plan.name, "replace"); // fail before copying; checked again at the swap
@@ -118,11 +145,15 @@ export async function importImage(ctx: LabContext, src: string, name?: string): 
     const sha256 = await sha256File(staging.file(diskName));
     const manifest: ImageManifest = {
       ...plan.manifest,
-      source: { kind: "import", url: pathToFileURL(source).href, sha256 },
+      source: { kind: "import", url: pathToFileURL(origin ?? source).href, sha256 },
       importedAt: new Date().toISOString(),
     };
     const image = await installStaged(ctx, staging, manifest);
-    ctx.events.emit("image.imported", { image: plan.name, version: manifest.version, from: source });
+    ctx.events.emit("image.imported", {
+      image: plan.name,
+      version: manifest.version,
+      from: origin ?? source,
+    });
     return { ...image, changed: true };
   } finally {
     await staging.discard();

@@ -10,7 +10,7 @@ import { findDigest, parseDigests, releaseVersion } from "./digests.js";
 import { downloadToFile, fetchText } from "./download.js";
 import { installStaged } from "./install.js";
 import type { ImageManifest } from "./manifest.js";
-import { checkBaseDisk, qemuImgInfo } from "./qemu-img.js";
+import { checkImageDisk } from "./qemu-img.js";
 import { findImage, type ResolvedImage } from "./resolve.js";
 import { createStaging } from "./staging.js";
 import { assertUnused } from "./usage.js";
@@ -110,7 +110,7 @@ async function doPull(ctx: LabContext, name: string, opts: PullOptions): Promise
       });
     }
     ctx.progress?.("verifying the disk");
-    const format = checkBaseDisk(await qemuImgInfo(ctx.host, staging.file(manifest.disk)), urls.image);
+    const format = await checkImageDisk(ctx.host, staging.file(manifest.disk), urls.image);
     if (format !== entry.format)
       throw new DownloadError(`${urls.image} unpacked to a ${format} disk, not ${entry.format}`);
     const image = await installStaged(ctx, staging, manifest);

@@ -2,6 +2,7 @@
 import path from "node:path";
 import { UsageError } from "../errors.js";
 import type { Host } from "../host/host.js";
+import { checkSelfContained, readDiskHeader } from "./disk-header.js";
 
 export interface QemuImgInfo {
   format: string;
@@ -10,18 +11,35 @@ export interface QemuImgInfo {
   backingFilename?: string;
   /** Absolute, when qemu-img could work it out. */
   fullBackingFilename?: string;
+  /** A qcow2's external data file (format-specific data), which qemu reads as the disk's contents. */
+  dataFile?: string;
 }
 
-/** `-U` (force-share) lets us read overlays that a running qemu holds locked. */
-export function qemuImgInfoArgv(file: string, opts: { forceShare?: boolean } = {}): string[] {
-  return ["qemu-img", "info", ...(opts.forceShare ? ["-U"] : []), "--output=json", file];
+export interface QemuImgInfoOptions {
+  /** `-U` (force-share) lets us read overlays that a running qemu holds locked. */
+  forceShare?: boolean;
+  /** `-f`: no format probing (a raw disk whose first bytes look like another format stays raw). */
+  format?: "qcow2" | "raw";
+}
+
+export function qemuImgInfoArgv(file: string, opts: QemuImgInfoOptions = {}): string[] {
+  return [
+    "qemu-img",
+    "info",
+    ...(opts.forceShare ? ["-U"] : []),
+    ...(opts.format ? ["-f", opts.format] : []),
+    "--output=json",
+    file,
+  ];
 }
 
 export function parseQemuImgInfo(json: string): QemuImgInfo {
   const data = JSON.parse(json) as Record<string, unknown>;
   if (typeof data.format !== "string") throw new Error("qemu-img info: no format in its output");
   const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+  const specific = data["format-specific"] as { data?: Record<string, unknown> } | undefined;
   return {
+    dataFile: str(specific?.data?.["data-file"]),
     format: data.format,
     virtualSize: Number(data["virtual-size"] ?? 0),
     backingFilename: str(data["backing-filename"]),
@@ -32,7 +50,7 @@ export function parseQemuImgInfo(json: string): QemuImgInfo {
 export async function qemuImgInfo(
   host: Host,
   file: string,
-  opts: { forceShare?: boolean } = {},
+  opts: QemuImgInfoOptions = {},
 ): Promise<QemuImgInfo> {
   const r = await host.run(qemuImgInfoArgv(file, opts), { timeoutMs: 30_000 });
   return parseQemuImgInfo(r.stdout);
@@ -52,6 +70,14 @@ export function checkBaseDisk(info: QemuImgInfo, what: string): "qcow2" | "raw" 
       hint: `convert it first: qemu-img convert -O qcow2 ${what} disk.qcow2`,
     });
   }
+  if (info.dataFile) {
+    throw new UsageError(
+      `${what} keeps its data in the external file ${info.dataFile}; lab takes self-contained images`,
+      {
+        hint: `copy it into one file first: qemu-img convert -O qcow2 ${what} flat.qcow2`,
+      },
+    );
+  }
   if (info.backingFilename) {
     throw new UsageError(
       `${what} is a qcow2 overlay on ${info.backingFilename}; lab takes self-contained images`,
@@ -61,4 +87,17 @@ export function checkBaseDisk(info: QemuImgInfo, what: string): "qcow2" | "raw" 
     );
   }
   return info.format;
+}
+
+/**
+ * Everything a base disk must pass, header first so that qemu-img never opens a file the image
+ * names; then qemu-img, told the format, for what it finds beyond the header.
+ */
+export async function checkImageDisk(host: Host, file: string, what = file): Promise<"qcow2" | "raw"> {
+  const header = await readDiskHeader(file);
+  checkSelfContained(header, what);
+  const format = checkBaseDisk(await qemuImgInfo(host, file, { format: header.format }), what);
+  if (format !== header.format)
+    throw new UsageError(`${what}: qemu-img reads it as ${format}, not ${header.format}`);
+  return format;
 }

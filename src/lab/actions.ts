@@ -1,7 +1,5 @@
-// What each kind of step does: daemon calls through LabClient for networks, images and VMs, and
-// the fleet gate for flannel, machine registration and units.
-import path from "node:path";
 import type { LabClient } from "../client/client.js";
+import { uploadArtifact, uploadImage } from "../client/imports.js";
 import type { ImageStatus } from "../image/status.js";
 import type { StepActions } from "./executor.js";
 import { type FleetGate, httpFleetGate, retry, waitForMachines, writeFlannelConfig } from "./fleet-steps.js";
@@ -75,12 +73,9 @@ function imageActions(step: Extract<Step, { kind: "image" }>, o: ActionOptions):
               {},
               { onProgress: progress(note) },
             )
-          : await o.client.call<{ manifest: { version?: string } }>(
-              "POST",
-              "/v1/images",
-              { path: path.resolve(src.path), name: step.name },
-              { onProgress: progress(note) },
-            );
+          : await uploadImage<{ manifest: { version?: string } }>(o.client, src.path, step.name, {
+              onProgress: progress(note),
+            });
       return `version ${r.manifest.version ?? "?"}`;
     },
   };
@@ -133,7 +128,10 @@ export function actionsFor(step: Step, o: ActionOptions): StepActions {
       return {
         exclusive: false,
         async apply(note) {
-          await o.client.call("POST", "/v1/mirror/artifacts", step.body, { onProgress: progress(note) });
+          const { name, path: file, sha256 } = step.body;
+          if (file !== undefined)
+            await uploadArtifact(o.client, { name, file, sha256 }, { onProgress: progress(note) });
+          else await o.client.call("POST", "/v1/mirror/artifacts", step.body, { onProgress: progress(note) });
           return "in the mirror";
         },
       };

@@ -5,7 +5,7 @@
 import type { FieldProblem } from "../field-problems.js";
 import { checkXFleet } from "../fleet/xfleet.js";
 import { validateArtifactName } from "../mirror/names.js";
-import { ipToInt, isHostAddress } from "../net/cidr.js";
+import { contains, ipToInt, isHostAddress, lastAddress, staticCandidates } from "../net/cidr.js";
 import type { Reservation } from "../net/dnsmasq-config.js";
 import type { NetworkSpec } from "../state/ledger.js";
 import { validateImageName, validateNetName, validateVmName } from "../state/names.js";
@@ -129,7 +129,8 @@ function checkReferences(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): voi
 
 /** One entry per machine group: its problems are the same for every machine it expands to. */
 function unique(machines: DesiredMachine[]): DesiredMachine[] {
-  return machines.filter((m, i) => machines.findIndex((x) => x.field === m.field) === i);
+  const seen = new Set<string>();
+  return machines.filter((m) => !seen.has(m.field) && seen.add(m.field));
 }
 
 function checkFixedIps(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): void {
@@ -153,7 +154,7 @@ function checkFixedIps(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): void 
           path: field,
           message: `${m.ip} is not a host address in ${net.field}.subnet ${addr.subnet.text}`,
         });
-      else if (m.ip === addr.gateway)
+      else if (ip === ipToInt(addr.gateway))
         p.push({ path: field, message: `${m.ip} is the gateway of ${net.name}` });
       else if (ip >= ipToInt(addr.dhcpStart) && ip <= ipToInt(addr.dhcpEnd))
         p.push({
@@ -169,8 +170,17 @@ function checkFixedIps(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): void 
         "fixed ip",
       ),
     );
-    if (p.length === before)
-      p.push(...planIps(machines, addr, env.reservations.get(net.name) ?? []).problems);
+    if (p.length > before) continue;
+    // One problem for a network that cannot hold its machines, not one per machine.
+    const room = staticCandidates(addr.subnet, addr.gateway, addr.dhcpStart, addr.dhcpEnd).length;
+    if (machines.length > room) {
+      p.push({
+        path: `${net.field}.subnet`,
+        message: `${machines.length} machines on ${net.name}, but ${addr.subnet.text} has only ${room} static addresses (outside the DHCP range ${addr.dhcpStart}-${addr.dhcpEnd})`,
+      });
+      continue;
+    }
+    p.push(...planIps(machines, addr, env.reservations.get(net.name) ?? []).problems);
   }
 }
 

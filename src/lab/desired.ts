@@ -89,23 +89,24 @@ export function desiredLab(lab: LabFile, file: string, home: string): DesiredLab
   const machines = lab.machines.flatMap((m, i): DesiredMachine[] => {
     const names =
       m.name !== undefined ? [m.name] : Array.from({ length: m.count }, (_, n) => `${m.group}-${n + 1}`);
+    // Worked out once per group: a group may be tens of thousands of machines.
+    const network = m.network ?? lab.networks[0]!.name;
+    const sshKeyFiles = (m.sshKeys ?? []).map((k) => resolveFrom(dir, home, k));
+    const cloudConfig = withClusterPlan(m.cloudConfig, lab.networks.find((n) => n.name === network)?.cluster);
     return names.map((name) => ({
       field: `machines[${i}]`,
       nameField: m.name !== undefined ? "name" : "group",
       name,
       role: m.role,
-      network: m.network ?? lab.networks[0]!.name,
+      network,
       image: m.image ?? onlyImage,
       ip: m.ip,
       memoryMiB: memoryMiB(m.memory),
       cpus: m.cpus,
-      sshKeyFiles: (m.sshKeys ?? []).map((k) => resolveFrom(dir, home, k)),
+      sshKeyFiles: [...sshKeyFiles],
       restart: m.restart,
       configDrive: m.configDrive,
-      cloudConfig: withClusterPlan(
-        m.cloudConfig,
-        lab.networks.find((n) => n.name === (m.network ?? lab.networks[0]!.name))?.cluster,
-      ),
+      cloudConfig,
     }));
   });
   return {

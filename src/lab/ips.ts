@@ -68,7 +68,8 @@ export function planIps(machines: DesiredMachine[], addr: Addressing, reservatio
     taken.add(ipToInt(m.ip!));
   }
   const kept = new Map(reservations.map((r) => [r.name, r.ip]));
-  for (const r of reservations) if (!machines.some((m) => m.name === r.name)) taken.add(ipToInt(r.ip));
+  const declared = new Set(machines.map((m) => m.name));
+  for (const r of reservations) if (!declared.has(r.name)) taken.add(ipToInt(r.ip));
   const auto = machines.filter((m) => m.ip === undefined);
   for (const m of auto) {
     const ip = kept.get(m.name);
@@ -80,8 +81,9 @@ export function planIps(machines: DesiredMachine[], addr: Addressing, reservatio
   const free = staticCandidates(addr.subnet, addr.gateway, addr.dhcpStart, addr.dhcpEnd).filter(
     (ip) => !taken.has(ip),
   );
+  let next = 0;
   for (const m of auto.filter((x) => !ips.has(x.name))) {
-    const ip = free.shift();
+    const ip = free[next++];
     if (ip === undefined) {
       problems.push({
         path: m.field,

@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import os from "node:os";
 import type { LabClient } from "../client/client.js";
 import { imageNeedsFleetd, roleUsesFleet } from "../cloudconfig/fleet-install.js";
-import { defaultTemplatesDir, listRoles } from "../cloudconfig/render.js";
+import { defaultTemplatesDir, listRoles, renderCloudConfig } from "../cloudconfig/render.js";
 import { LabError } from "../errors.js";
 import { type FieldProblem, problemsError } from "../field-problems.js";
 import type { HostAddress, HostRoute } from "../host/ip.js";
@@ -13,6 +13,7 @@ import type { CatalogStatus, ImageStatus } from "../image/status.js";
 import { FLEETD_ARTIFACT } from "../mirror/fleetd.js";
 import type { ArtifactStatus } from "../mirror/store.js";
 import type { NetStatus } from "../net/network.js";
+import { parsePublicKey } from "../ssh/public-key.js";
 import type { VmStatus } from "../vm/status.js";
 import { type CheckEnv, checkLab } from "./checks.js";
 import { type DesiredLab, desiredLab } from "./desired.js";
@@ -72,8 +73,11 @@ async function readSshKeys(lab: DesiredLab, problems: FieldProblem[]): Promise<M
       const field = `${m.field}.sshKeys[${i}]`;
       try {
         const text = (await readFile(file, "utf8")).trim();
-        if (!/^(ssh-|ecdsa-|sk-)\S+ \S+/.test(text))
-          problems.push({ path: field, message: `${file} is not an OpenSSH public key (pass a *.pub file)` });
+        if (parsePublicKey(text) === undefined)
+          problems.push({
+            path: field,
+            message: `${file} is not one OpenSSH public key on one line (pass a *.pub file)`,
+          });
         keys.set(file, text);
       } catch (err) {
         problems.push({
@@ -84,6 +88,43 @@ async function readSshKeys(lab: DesiredLab, problems: FieldProblem[]): Promise<M
     }
   }
   return keys;
+}
+
+/**
+ * Renders each machine group's cloud-config as 'lab vm create' will (with stand-in addresses), so
+ * --plan refuses what up would: unknown keys, bad host names, values coreos-cloudinit misreads.
+ */
+async function cloudConfigProblems(
+  lab: DesiredLab,
+  roles: string[],
+  sshKeys: Map<string, string>,
+): Promise<FieldProblem[]> {
+  const out: FieldProblem[] = [];
+  const seen = new Set<string>();
+  for (const m of lab.machines) {
+    if (seen.has(m.field) || !roles.includes(m.role)) continue;
+    seen.add(m.field);
+    try {
+      await renderCloudConfig(defaultTemplatesDir(), {
+        name: m.name,
+        role: m.role,
+        ip: "192.0.2.10",
+        prefix: 24,
+        gateway: "192.0.2.1",
+        dns: "192.0.2.1",
+        domain: "lab",
+        etcdEndpoint: "http://192.0.2.10:2379",
+        mirrorUrl: "http://192.0.2.1:8080",
+        sshKeys: m.sshKeyFiles
+          .map((f) => sshKeys.get(f))
+          .filter((k) => k !== undefined && parsePublicKey(k)) as string[],
+        extra: m.cloudConfig,
+      });
+    } catch (err) {
+      out.push({ path: `${m.field}.cloudConfig`, message: (err as Error).message });
+    }
+  }
+  return out;
 }
 
 function missingFiles(lab: DesiredLab): FieldProblem[] {
@@ -168,6 +209,7 @@ export async function prepareUp(client: LabClient, file: string): Promise<Prepar
   const sshKeys = await readSshKeys(desired, fileProblems);
   await addRegistries(desired, loaded.lab.registries, os.homedir(), fileProblems);
   fileProblems.push(
+    ...(await cloudConfigProblems(desired, roles, sshKeys)),
     ...missingFiles(desired),
     ...(await missingFleetd(desired, daemon, roles)),
     ...missingUnitArtifacts(desired, daemon, unitFiles),

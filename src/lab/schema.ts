@@ -4,6 +4,8 @@
 import { z } from "zod";
 
 const INT = "expected a positive integer";
+/** The host addresses of a /16, the largest lab subnet: no lab can hold more machines. */
+export const MAX_MACHINES = 65534;
 const positiveInt = () => z.number({ error: INT }).int({ error: INT }).positive({ error: INT });
 const text = (what: string) => z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
 
@@ -13,7 +15,9 @@ const cidr = (example: string) =>
     .string({ error: `expected an IPv4 CIDR such as ${example}` })
     .regex(CIDR, { error: `expected an IPv4 CIDR such as ${example}` });
 const MEMORY = "expected MiB as a number, or a size such as 512M or 2G";
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+/** Canonical dotted quad: no leading zeros (octal to inet_aton), no hex, every part 0-255. */
+const IPV4 =
+  /^(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
 
 export const ClusterSchema = z
   .strictObject({
@@ -74,7 +78,12 @@ export const MachineSchema = z
     name: text("a VM name").optional().describe("the machine's name (only with count 1)"),
     group: text("a group name").optional().describe("machines are named GROUP-1 ... GROUP-COUNT"),
     role: text("a role").describe("cloud-config role: a template in cloud-config/"),
-    count: positiveInt().default(1).describe("how many machines of this group"),
+    count: positiveInt()
+      .max(MAX_MACHINES, {
+        error: `at most ${MAX_MACHINES}: no lab subnet (/16 at most) holds more machines`,
+      })
+      .default(1)
+      .describe("how many machines of this group"),
     ip: z
       .string({ error: "expected an IPv4 address" })
       .regex(IPV4, { error: "expected an IPv4 address" })
@@ -180,6 +189,15 @@ export const LabFileSchema = z
     fleet: FleetSchema.optional(),
     artifacts: z.array(ArtifactSchema, { error: "expected a list of artifacts" }).default([]),
     registries: z.array(RegistrySchema, { error: "expected a list of registries" }).default([]),
+  })
+  .superRefine((lab, ctx) => {
+    const total = lab.machines.reduce((n, m) => n + m.count, 0);
+    if (total > MAX_MACHINES)
+      ctx.addIssue({
+        code: "custom",
+        path: ["machines"],
+        message: `${total} machines in all; no lab subnet (/16 at most) holds more than ${MAX_MACHINES}`,
+      });
   })
   .describe("a whole lab for 'lab up -f FILE'");
 

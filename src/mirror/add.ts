@@ -2,10 +2,9 @@
 // digest checked, then committed by the store. Downloads reuse the image pull's streaming code.
 // An add may name the digest file the project publishes instead of the digest (artifact lists'
 // sha256_url): that small file is fetched first, and its digest is then what the add insists on.
-import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { LabContext } from "../context.js";
-import { DownloadError, NotFoundError, PermissionError, UsageError } from "../errors.js";
+import { DownloadError, UsageError } from "../errors.js";
 import { downloadToFile, fetchText } from "../image/download.js";
 import { parsePublishedDigest } from "./artifact-list.js";
 import type { MirrorEntry } from "./index-file.js";
@@ -23,8 +22,10 @@ export interface AddRequest {
 
 export interface ImportRequest {
   name: string;
-  /** Absolute path on this host. */
+  /** A file labd made: the upload of the file the client read with its own rights. */
   path: string;
+  /** The client's name for it, for messages. */
+  origin?: string;
   sha256?: string;
 }
 
@@ -92,36 +93,18 @@ export async function addArtifact(ctx: LabContext, req: AddRequest): Promise<Art
   });
 }
 
-/**
- * The daemon reads the file as root and then serves it to every VM on the lab network, so only
- * files that anyone on this host may read are taken: a member of the lab group must not be able
- * to publish /etc/shadow.
- */
-async function checkImportSource(file: string): Promise<number> {
-  if (!path.isAbsolute(file)) throw new UsageError(`import path must be absolute, got ${file}`);
-  const s = await stat(file).catch(() => undefined);
-  if (!s) throw new NotFoundError(`${file} does not exist`);
-  if (!s.isFile()) throw new UsageError(`${file} is not a regular file`);
-  if ((s.mode & 0o004) === 0) {
-    throw new PermissionError(`${file} is not world-readable, and the mirror serves it to every VM`, {
-      hint: `if that is fine: chmod o+r ${file}`,
-    });
-  }
-  return s.size;
-}
-
 export async function importArtifact(ctx: LabContext, req: ImportRequest): Promise<ArtifactResult> {
   const name = validateArtifactName(req.name);
   const wanted = req.sha256 === undefined ? undefined : validateSha256(req.sha256);
-  await checkImportSource(req.path);
   return oncePerName(ctx, name, wanted, async (c) => {
     const existing = await findArtifact(c, name);
     if (existing && wanted !== undefined) return sameOrConflict(existing, wanted);
     const temp = await newTempFile(c.paths, name);
     try {
-      c.progress?.(`copying ${req.path}`);
+      const origin = req.origin ?? path.basename(req.path);
+      c.progress?.(`storing ${origin}`);
       const got = await copyWithDigest(req.path, temp.file);
-      if (wanted !== undefined && got.digest !== wanted) throw mismatch(req.path, wanted, got.digest);
+      if (wanted !== undefined && got.digest !== wanted) throw mismatch(origin, wanted, got.digest);
       if (existing) return sameOrConflict(existing, got.digest);
       return await commitArtifact(c, temp.file, entry(name, got.digest, got.bytes, "import"));
     } finally {

@@ -11,8 +11,28 @@ export interface Cidr {
   text: string;
 }
 
+/**
+ * Only canonical dotted-quad decimal: ipaddr.js (like inet_aton) also takes `010` as octal, `0x14`
+ * as hex and `1.2.3` as three parts, which dnsmasq and the guest read differently or not at all.
+ */
+const DOTTED_QUAD = /^(?:0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,2})){3}$/;
+
+export function isCanonicalIpv4(text: string): boolean {
+  return DOTTED_QUAD.test(text) && ipaddr.IPv4.isValidFourPartDecimal(text);
+}
+
+/** The address as written, if it is canonical; `field` names it in the error. */
+export function parseIpv4(text: string, field = "address"): string {
+  if (typeof text !== "string" || !isCanonicalIpv4(text)) {
+    throw new UsageError(`${field} ${JSON.stringify(text)} is not an IPv4 address`, {
+      hint: "write four decimal numbers 0-255 without leading zeros, e.g. 172.16.11.20",
+    });
+  }
+  return text;
+}
+
 export const ipToInt = (ip: string): number => {
-  const bytes = ipaddr.IPv4.parse(ip).toByteArray();
+  const bytes = ipaddr.IPv4.parse(parseIpv4(ip)).toByteArray();
   return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
 };
 
@@ -26,7 +46,13 @@ export const size = (c: Cidr): number => 2 ** (32 - c.prefix);
 export const lastAddress = (c: Cidr): number => c.base + size(c) - 1;
 
 export function parseCidr(text: string, field = "subnet"): Cidr {
-  if (!ipaddr.IPv4.isValidCIDR(text)) {
+  const [address, prefixText, ...rest] = typeof text === "string" ? text.split("/") : [];
+  if (
+    !ipaddr.IPv4.isValidCIDR(text) ||
+    rest.length > 0 ||
+    !isCanonicalIpv4(address ?? "") ||
+    !/^(?:0|[1-9][0-9]?)$/.test(prefixText ?? "")
+  ) {
     throw new UsageError(`${field} ${JSON.stringify(text)} is not an IPv4 CIDR`, {
       hint: "write it as ADDRESS/PREFIX, e.g. 172.16.11.0/24",
     });
@@ -129,7 +155,7 @@ export function planAddresses(c: Cidr): AddressPlan {
 
 export function parseDhcpRange(text: string, c: Cidr, gateway: string): { start: string; end: string } {
   const m = /^([0-9.]+)\s*[-,]\s*([0-9.]+)$/.exec(text.trim());
-  if (!m || !ipaddr.IPv4.isValidFourPartDecimal(m[1]!) || !ipaddr.IPv4.isValidFourPartDecimal(m[2]!)) {
+  if (!m || !isCanonicalIpv4(m[1]!) || !isCanonicalIpv4(m[2]!)) {
     throw new UsageError(`DHCP range ${JSON.stringify(text)} is not START-END`, {
       hint: "e.g. --dhcp-range 172.16.11.100-172.16.11.200",
     });

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { CorruptLedgerError } from "../errors.js";
+import { CorruptLedgerError, LabError } from "../errors.js";
 import { firstProblemText } from "../field-problems.js";
 import { writeFileDurably } from "./atomic.js";
 
@@ -77,6 +77,20 @@ export const emptyLedger = (): Ledger => ({
   vms: {},
 });
 
+/** A copy whose name-indexed records have no prototype: `vms["constructor"]` is no VM. */
+function byName<T>(record: Record<string, T>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, record);
+}
+
+function withNullPrototypes(ledger: Ledger): Ledger {
+  return {
+    ...ledger,
+    networks: byName(ledger.networks),
+    identities: byName(ledger.identities),
+    vms: byName(ledger.vms),
+  };
+}
+
 export async function readLedger(file: string): Promise<Ledger> {
   let text: string;
   try {
@@ -96,7 +110,7 @@ export async function readLedger(file: string): Promise<Ledger> {
     throw corrupt(file, firstProblemText(parsed.error));
   }
   checkInvariants(parsed.data, file);
-  return parsed.data;
+  return withNullPrototypes(parsed.data);
 }
 
 function corrupt(file: string, why: string): CorruptLedgerError {
@@ -144,17 +158,22 @@ export class LedgerStore {
 
   /** A deep copy: callers can never mutate the stored ledger by accident. */
   read(): Ledger {
-    return structuredClone(this.current);
+    return withNullPrototypes(structuredClone(this.current));
   }
 
   update<T>(change: (draft: Ledger) => T | Promise<T>): Promise<T> {
     const run = async () => {
-      const draft = structuredClone(this.current);
+      const draft = withNullPrototypes(structuredClone(this.current));
       const result = await change(draft);
       const valid = Ledger.parse(draft);
+      for (const key of ["networks", "identities", "vms"] as const) {
+        const lost = Object.keys(draft[key]).find((name) => !Object.hasOwn(valid[key], name));
+        if (lost !== undefined)
+          throw new LabError(`the ledger cannot hold a record named ${JSON.stringify(lost)}`);
+      }
       checkInvariants(valid, this.file);
       await writeFileDurably(this.file, `${JSON.stringify(valid, null, 2)}\n`, 0o600);
-      this.current = valid;
+      this.current = withNullPrototypes(valid);
       await this.onCommit?.(structuredClone(valid));
       return result;
     };

@@ -26,7 +26,10 @@ export function paths(dirs: LabDirs) {
     vmsDir: path.join(home, "vms"),
     /** VM directories the ledger let go of, moved here (never deleted) by the daemon. */
     quarantineDir: path.join(home, "quarantine"),
-    vm: (name: string) => vmFiles(path.join(home, "vms", name), path.join(run, "vms", name)),
+    vm: (name: string) =>
+      vmFiles(path.join(home, "vms", name), path.join(run, "vms", name), path.join(run, "consoles"), name),
+    /** Console sockets and serial logs: group-readable (root:lab, 0750), unlike each VM's run dir. */
+    consolesDir: path.join(run, "consoles"),
     mirrorDir: path.join(home, "mirror"),
     mirror: mirrorFiles(path.join(home, "mirror")),
     sshDir: path.join(home, "ssh"),
@@ -75,7 +78,7 @@ function mirrorFiles(dir: string) {
   };
 }
 
-function vmFiles(dir: string, runDir: string) {
+function vmFiles(dir: string, runDir: string, consoles: string, name: string) {
   return {
     dir,
     disk: path.join(dir, "disk.qcow2"),
@@ -86,8 +89,8 @@ function vmFiles(dir: string, runDir: string) {
     pid: path.join(runDir, "qemu.pid"),
     qmp: path.join(runDir, "qmp.sock"),
     console: path.join(runDir, "console.sock"),
-    consoleMux: path.join(runDir, "console-mux.sock"),
-    serialLog: path.join(runDir, "serial.log"),
+    consoleMux: path.join(consoles, `${name}.sock`),
+    serialLog: path.join(consoles, `${name}.log`),
     qemuLog: path.join(runDir, "qemu.log"),
   };
 }

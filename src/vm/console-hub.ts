@@ -2,7 +2,10 @@
 // takes one client, so the daemon holds that one connection and fans output out to every client
 // on its own socket, passing their keystrokes back.
 import { rmSync } from "node:fs";
+import { chmod, chown } from "node:fs/promises";
 import net from "node:net";
+import path from "node:path";
+import { groupDir, labGroupId } from "../state/group.js";
 
 interface Hub {
   server: net.Server;
@@ -20,10 +23,14 @@ export class ConsoleHubs {
     rmSync(muxPath, { force: true });
     const hub: Hub = { server: net.createServer(), clients: new Set() };
     hub.server.on("connection", (client) => this.join(hub, client, consoleSock));
+    await groupDir(path.dirname(muxPath));
     await new Promise<void>((resolve, reject) => {
       hub.server.once("error", reject);
       hub.server.listen(muxPath, () => resolve());
     });
+    // Members of the socket's group may attach, as they may through labd's own socket.
+    await chmod(muxPath, 0o660);
+    await chown(muxPath, 0, (await labGroupId()) ?? 0);
     this.hubs.set(name, hub);
     return muxPath;
   }

@@ -8,6 +8,7 @@ import { listImages, resolveImage } from "../image/resolve.js";
 import { reservationsFor } from "../net/network.js";
 import { DEFAULT_NETWORK } from "../net/plan.js";
 import { ensureLabKeyPair } from "../ssh/keys.js";
+import { parsePublicKey } from "../ssh/public-key.js";
 import { faultPoint } from "../state/faults.js";
 import { RestartPolicy, type VmSpec } from "../state/ledger.js";
 import {
@@ -102,7 +103,7 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
   if (!restart.success)
     throw new UsageError(`--restart must be no, on-failure or always, got ${req.restart}`);
   for (const key of req.sshKeys ?? []) {
-    if (!/^(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ [A-Za-z0-9+/=]+( [^\n\r]*)?$/.test(key.trim())) {
+    if (typeof key !== "string" || parsePublicKey(key) === undefined) {
       throw new UsageError("an --ssh-key file does not hold one OpenSSH public key", {
         hint: "pass a *.pub file",
       });

@@ -91,4 +91,5 @@ export async function removeVmFiles(ctx: LabContext, name: string): Promise<void
   const f = ctx.paths.vm(name);
   await rm(f.dir, { recursive: true, force: true });
   await rm(f.runDir, { recursive: true, force: true });
+  await rm(f.serialLog, { force: true });
 }

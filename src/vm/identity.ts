@@ -2,7 +2,7 @@
 // name gets the same MAC and IP across stop/start, daemon restarts and destroy + create.
 import { randomBytes, randomUUID } from "node:crypto";
 import { ConflictError, UsageError } from "../errors.js";
-import { intToIp, ipToInt, isHostAddress, parseCidr, staticCandidates } from "../net/cidr.js";
+import { intToIp, ipToInt, isHostAddress, parseCidr, parseIpv4, staticCandidates } from "../net/cidr.js";
 import type { Identity, Ledger, NetworkSpec } from "../state/ledger.js";
 
 export type RandomBytes = (n: number) => Buffer;
@@ -31,19 +31,20 @@ export function allocateIp(ledger: Ledger, net: NetworkSpec, vm: string, request
   const subnet = parseCidr(net.subnet);
   const taken = takenIps(ledger, net.name, vm);
   if (requested !== undefined) {
-    let ip: number;
-    try {
-      ip = ipToInt(requested);
-    } catch {
-      throw new UsageError(`--ip ${JSON.stringify(requested)} is not an IPv4 address`);
-    }
+    const ip = ipToInt(parseIpv4(requested, "--ip"));
     if (!isHostAddress(subnet, ip) || ip === ipToInt(net.gateway)) {
       throw new UsageError(`--ip ${requested} is not a usable host address in ${net.subnet}`, {
         hint: `the gateway is ${net.gateway}; pick another address in the subnet`,
       });
     }
+    if (ip >= ipToInt(net.dhcpStart) && ip <= ipToInt(net.dhcpEnd)) {
+      throw new UsageError(
+        `--ip ${requested} is inside the DHCP range ${net.dhcpStart}-${net.dhcpEnd} of ${net.name}`,
+        { hint: "dnsmasq hands those addresses to any machine: pick one outside the range" },
+      );
+    }
     const holder = Object.entries(ledger.identities).find(
-      ([n, id]) => n !== vm && id.network === net.name && id.ip === requested,
+      ([n, id]) => n !== vm && id.network === net.name && ipToInt(id.ip) === ip,
     );
     if (holder) {
       throw new ConflictError(`${requested} is reserved for ${holder[0]}`, {

@@ -3,11 +3,13 @@ import { mkdir, rm } from "node:fs/promises";
 import type { LabContext } from "../context.js";
 import { ConflictError, HostToolError, NotFoundError } from "../errors.js";
 import { signalOurProcess, waitForExit } from "../host/proc.js";
+import { checkBootDisks } from "../image/disk-header.js";
 import { resolveImage } from "../image/resolve.js";
 import { bridgePresent, reservationsFor } from "../net/network.js";
 import { ensureLabKeyPair } from "../ssh/keys.js";
 import { readText } from "../state/atomic.js";
 import { faultPoint } from "../state/faults.js";
+import { groupDir } from "../state/group.js";
 import { validateVmName } from "../state/names.js";
 import { withRollback } from "../state/undo.js";
 import { resolveAccel } from "./accel.js";
@@ -76,7 +78,9 @@ export async function startVm(
   await withRollback(async (undo) => {
     // A create cut short by a crash may have left no overlay: make it now.
     await createOverlay(ctx, name, image);
+    await checkBootDisks(image.diskPath, f.disk);
     await mkdir(f.runDir, { recursive: true, mode: 0o700 });
+    await groupDir(ctx.paths.consolesDir);
     for (const stale of [f.pid, f.qmp, f.console]) await rm(stale, { force: true });
     undo.push("tap", () => detachTap(ctx, name));
     // The drive (genisoimage) and the tap (ip, ovs-vsctl) do not depend on each other.

@@ -13,7 +13,7 @@ export interface ReadyLine {
 }
 
 export function serialLogPath(run: string, vm: string): string {
-  return path.join(run, "vms", vm, "serial.log");
+  return path.join(run, "consoles", `${vm}.log`);
 }
 
 export async function readyLines(run: string, vm: string): Promise<ReadyLine[]> {

@@ -77,6 +77,14 @@ async function startServer(root: string): Promise<Server> {
   };
 }
 
+/** Random bytes that look like a raw disk (an MBR boot signature), as lab requires of raw images. */
+function mbrDisk(): Buffer {
+  const b = randomBytes(1 << 20);
+  b[510] = 0x55;
+  b[511] = 0xaa;
+  return b;
+}
+
 /** A small qcow2 with some random data, bzip2-compressed, in each channel's directory. */
 async function buildReleaseTree(work: string): Promise<{ root: string; qcow2: Buffer }> {
   const raw = path.join(work, "seed.raw");
@@ -264,12 +272,14 @@ describe.skipIf(skip)("lab image (real qemu-img and bzip2, fake Flatcar release 
   it("imports a raw disk; the same bytes again change nothing; other formats are refused", async () => {
     const raw = path.join(work, "my.img");
     await writeFile(raw, randomBytes(1 << 20));
+    await expect(importImage(ctx, raw, "myraw")).rejects.toThrow(/not a disk image/);
+    await writeFile(raw, mbrDisk());
     const r = await importImage(ctx, raw, "myraw");
     expect(r).toMatchObject({ changed: true, manifest: { format: "raw", disk: "disk.raw", fleet: false } });
     expect(r.manifest.boot).toBeUndefined();
     expect(r.manifest.source?.sha256).toBe(sha("sha256", await readFile(raw)));
     expect((await importImage(ctx, raw, "myraw")).changed).toBe(false);
-    await writeFile(raw, randomBytes(1 << 20));
+    await writeFile(raw, mbrDisk());
     expect((await importImage(ctx, raw, "myraw")).changed).toBe(true);
 
     const vmdk = path.join(work, "x.vmdk");
@@ -337,7 +347,7 @@ describe.skipIf(skip)("lab image (real qemu-img and bzip2, fake Flatcar release 
     });
     await expect(removeImage(ctx, "myraw")).rejects.toThrow(/cannot remove image myraw: used by VM n1/);
     const raw = path.join(work, "my.img");
-    await writeFile(raw, randomBytes(1 << 20));
+    await writeFile(raw, mbrDisk());
     await expect(importImage(ctx, raw, "myraw")).rejects.toThrow(/cannot replace image myraw: used by VM n1/);
     expect((await imageStatus(ctx)).find((i) => i.name === "myraw")?.usedBy).toEqual(["n1"]);
     await ctx.ledger.update((l) => {
@@ -443,7 +453,7 @@ describe.skipIf(skip)("lab image CLI through labd (in a namespace)", () => {
 
   it("imports, lists and removes; errors carry their exit codes and hints", async () => {
     const raw = path.join(work, "cli.img");
-    await writeFile(raw, randomBytes(1 << 20));
+    await writeFile(raw, mbrDisk());
     const imported = await lab.labJson<{ changed: boolean; name: string }>([
       "image",
       "import",

@@ -136,8 +136,11 @@ describe.skipIf(skip)("lab vm (real qemu, OVS and dnsmasq in a namespace)", () =
     expect(await childProcesses(lab)).toEqual([]);
     expect(await readdir(path.join(lab.home, "vms"))).toEqual([]);
     expect(
-      (await readdir(lab.run)).filter((f) => !f.startsWith("labd.") && f !== "accel.json" && f !== "vms"),
+      (await readdir(lab.run)).filter(
+        (f) => !f.startsWith("labd.") && f !== "accel.json" && f !== "vms" && f !== "consoles",
+      ),
     ).toEqual([]);
     expect(await readdir(path.join(lab.run, "vms")).catch(() => [])).toEqual([]);
+    expect(await readdir(path.join(lab.run, "consoles")).catch(() => [])).toEqual([]);
   });
 });

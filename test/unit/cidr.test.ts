@@ -23,6 +23,9 @@ describe("cidr", () => {
     expect(() => parseCidr("172.16.11.5/24")).toThrow(/host bits/);
     expect(() => parseCidr("172.16.11.0/33")).toThrow(/not an IPv4 CIDR/);
     expect(() => parseCidr("$(reboot)")).toThrow(/not an IPv4 CIDR/);
+    // inet_aton spellings (octal, hex, short forms) are not taken as some other network.
+    for (const odd of ["172.016.11.0/24", "172.16.0x0b.0/24", "172.16.11.0/024", "172.16.2816/24"])
+      expect(() => parseCidr(odd), odd).toThrow(/not an IPv4 CIDR/);
     expect(() => validateLabSubnet("8.8.8.0/24")).toThrow(/not a private range/);
     expect(() => validateLabSubnet("10.0.0.0/8")).toThrow(/\/16 to \/29/);
     expect(() => validateLabSubnet("10.0.0.0/30")).toThrow(/\/16 to \/29/);

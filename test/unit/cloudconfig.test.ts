@@ -322,10 +322,35 @@ describe("templates in another directory", () => {
   });
 });
 
+const EXTRA_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC6szBZu525mk0Rb0YGl1ZDdXq38QbCkTwqYOt2fL1MX extra";
+
 describe("extra cloud-config", () => {
+  it("takes host names, file paths, user names and keys from the user only on one line, in their syntax", async () => {
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ hostname: "evil\nhost" }, /hostname: not an RFC 1123 host name/],
+      [{ hostname: "evil\u2028host" }, /hostname: not an RFC 1123 host name/],
+      [{ hostname: "-x" }, /hostname: not an RFC 1123 host name/],
+      [{ ssh_authorized_keys: [`${EXTRA_KEY}\nssh-rsa AAAA`] }, /not one OpenSSH public key/],
+      [{ ssh_authorized_keys: ["ssh-ed25519 AAAA"] }, /not one OpenSSH public key/],
+      [
+        { write_files: [{ path: "/etc/x\u2029y", content: "" }] },
+        /write_files\[0\]\.path: not an absolute path/,
+      ],
+      [{ users: [{ name: "root\n" }] }, /users\[0\]\.name: not a user name/],
+    ];
+    for (const [extra, message] of bad)
+      await expect(
+        renderCloudConfig(templates, input({ role: "etcd", extra })),
+        JSON.stringify(extra),
+      ).rejects.toThrow(message);
+    await expect(
+      renderCloudConfig(templates, input({ role: "etcd", extra: { hostname: "node-1.lab" } })),
+    ).resolves.toContain("node-1.lab");
+  });
+
   it("deep-merges mappings, appends arrays and leaves its values alone", async () => {
     const extra = {
-      ssh_authorized_keys: ["extra-key"],
+      ssh_authorized_keys: [EXTRA_KEY],
       coreos: {
         fleet: { metadata: "role=kubernetes,disk=ssd" },
         units: [{ name: "docker.service", command: "start" }],
@@ -339,7 +364,7 @@ describe("extra cloud-config", () => {
     const base = kubernetesExpected("etcd", "172.16.11.10", "http://172.16.11.10:2379", input().sshKeys);
     expect(v11).toEqual({
       hostname: "etcd",
-      ssh_authorized_keys: [...input().sshKeys, "extra-key"],
+      ssh_authorized_keys: [...input().sshKeys, EXTRA_KEY],
       coreos: {
         fleet: { ...base.coreos.fleet, metadata: "role=kubernetes,disk=ssd" },
         update: { reboot_strategy: "off" },

@@ -58,6 +58,32 @@ describe("identity allocation", () => {
     expect(() => allocateIp(l, net, "new", "nonsense")).toThrow(/not an IPv4/);
   });
 
+  it("takes only canonical dotted quads: .024 and .0x14 are not .20, nor another address", () => {
+    const l = ledgerWith(0);
+    l.identities.a = { mac: "52:54:00:00:00:01", ip: "172.16.11.20", network: "default", uuid: "u" };
+    for (const odd of [
+      "172.16.11.024",
+      "172.16.11.0x14",
+      "172.16.11.020",
+      "172.16.2836",
+      "172.16.11.20 ",
+      "0x.1.1.1",
+    ])
+      expect(() => allocateIp(l, net, "new", odd), odd).toThrow(/not an IPv4 address/);
+    expect(() => allocateIp(l, net, "new", "172.16.11.20")).toThrow(/reserved for a/);
+    expect(allocateIp(l, net, "new", "172.16.11.21")).toBe("172.16.11.21");
+    expect(allocateIp(l, net, "new", "172.16.11.100")).toBe("172.16.11.100");
+  });
+
+  it("refuses an --ip inside the network's DHCP range", () => {
+    const l = ledgerWith(0);
+    for (const ip of ["172.16.11.128", "172.16.11.200", "172.16.11.254"])
+      expect(() => allocateIp(l, net, "new", ip), ip).toThrow(
+        /inside the DHCP range 172.16.11.128-172.16.11.254/,
+      );
+    expect(allocateIp(l, net, "new", "172.16.11.127")).toBe("172.16.11.127");
+  });
+
   it("says so when the subnet is full", () => {
     const small = {
       ...net,

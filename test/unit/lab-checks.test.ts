@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { problemsError } from "../../src/field-problems.js";
 import { type CheckEnv, checkLab } from "../../src/lab/checks.js";
 import { desiredLab } from "../../src/lab/desired.js";
 import { addressingFor, planIps } from "../../src/lab/ips.js";
@@ -213,5 +214,49 @@ describe("address plan", () => {
       "node-2": "172.16.11.40",
       "node-3": "172.16.11.13",
     });
+  });
+});
+
+describe("big counts", () => {
+  const big = (count: number, subnet = "10.20.0.0/16") =>
+    labText({
+      subnet,
+      cluster: "      podNetwork: 10.100.0.0/14\n      podSubnetLength: 30\n      serviceRange: 10.10.0.0/22",
+      machines: `  - group: node\n    role: kubernetes\n    count: ${count}`,
+    }).replace("dhcpRange: 172.16.11.100-172.16.11.200", "dhcpRange: 10.20.255.0-10.20.255.250");
+
+  it("60000 machines on a /16 pass", () => {
+    const started = performance.now();
+    const lab = desiredLab(parseLabText(big(60000), "lab.yaml"), FILE, "/root");
+    expect(checkLab(lab, env())).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it("more machines than the subnet holds is one problem, not one per machine, found in linear time", () => {
+    const started = performance.now();
+    const text = big(40000, "10.20.0.0/24").replace("10.20.255.0-10.20.255.250", "10.20.0.100-10.20.0.200");
+    const lab = desiredLab(parseLabText(text, "lab.yaml"), FILE, "/root");
+    const p = checkLab(lab, env()).map((x) => `${x.path}: ${x.message}`);
+    expect(p).toEqual([
+      "networks[0].subnet: 40000 machines on default, but 10.20.0.0/24 has only 152 static addresses (outside the DHCP range 10.20.0.100-10.20.0.200)",
+    ]);
+    expect(performance.now() - started).toBeLessThan(5000); // was 14 s
+  });
+
+  it("a count no lab subnet can hold is refused by the schema, and a long list of problems is cut", () => {
+    expect(() => parseLabText(big(100000), "lab.yaml")).toThrow(/count: at most 65534/);
+    const groups = Array.from(
+      { length: 3 },
+      (_, i) => `  - group: g${i}\n    role: etcd\n    count: 30000`,
+    ).join("\n");
+    expect(() => parseLabText(labText({ machines: groups }), "lab.yaml")).toThrow(
+      /machines: 90000 machines in all; no lab subnet/,
+    );
+    const many = Array.from({ length: 50 }, (_, i) => `  - name: Bad${i}\n    role: etcd`).join("\n");
+    const lab = desiredLab(parseLabText(labText({ machines: many }), "lab.yaml"), FILE, "/root");
+    const err = problemsError("lab.yaml", checkLab(lab, env()));
+    expect(err.message.split("\n")).toHaveLength(22);
+    expect(err.message).toMatch(/^lab\.yaml: 50 problems\n/);
+    expect(err.message).toMatch(/\n {2}\.\.\. and 30 more$/);
   });
 });

@@ -85,6 +85,13 @@ describe("lab file schema", () => {
     expect(msg).toContain("machines[0].cpus: expected a positive integer");
   });
 
+  it("takes fixed addresses only as canonical dotted quads", () => {
+    for (const odd of ["172.16.11.024", "172.16.11.0x14", "172.16.11.256", "172.16.011.20"]) {
+      const text = base.replace("role: etcd", `role: etcd\n    ip: "${odd}"`);
+      expect(problem(text), odd).toMatch(/machines\[0\]\.ip: expected an IPv4 address/);
+    }
+  });
+
   it("checks combinations: name or group, ip only for one machine, import or pull", () => {
     expect(
       problem(base.replace("name: etcd", "group: e").replace("role: etcd", "role: etcd\n    name: x")),

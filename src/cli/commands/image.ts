@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import type cliProgress from "cli-progress";
 import { LabClient } from "../../client/client.js";
+import { uploadImage } from "../../client/imports.js";
 import type { ImportResult } from "../../image/import.js";
 import type { PullResult } from "../../image/pull.js";
 import type { CatalogStatus, ImageStatus } from "../../image/status.js";
@@ -51,7 +52,7 @@ export function progressView(json: boolean): ProgressView | undefined {
   const onEvent = (e: Record<string, unknown>) => {
     const bytes = Number(e.bytes ?? 0);
     const total = typeof e.total === "number" ? e.total : undefined;
-    if (e.message !== "downloading") {
+    if (e.message !== "downloading" && e.message !== "uploading") {
       stop();
       if (typeof e.message === "string") process.stderr.write(`  ${e.message}\n`);
       return;
@@ -67,7 +68,7 @@ export function progressView(json: boolean): ProgressView | undefined {
     lastLine = { at: Date.now(), tenth };
     const pct = total ? ` (${Math.floor((bytes / total) * 100)}%)` : "";
     process.stderr.write(
-      `  downloading ${formatSize(bytes)}${total ? ` of ${formatSize(total)}` : ""}${pct}\n`,
+      `  ${e.message} ${formatSize(bytes)}${total ? ` of ${formatSize(total)}` : ""}${pct}\n`,
     );
   };
   return { onEvent, stop };
@@ -114,12 +115,7 @@ export async function imageImportCommand(file: string, opts: ImageOpts): Promise
   const view = progressView(!!opts.json);
   let r: ImportResult;
   try {
-    r = await new LabClient().call<ImportResult>(
-      "POST",
-      "/v1/images",
-      { path: path.resolve(file), name: opts.name },
-      { onProgress: view?.onEvent },
-    );
+    r = await uploadImage<ImportResult>(new LabClient(), file, opts.name, { onProgress: view?.onEvent });
   } finally {
     view?.stop();
   }

@@ -1,6 +1,7 @@
 // lab mirror add|import|list|rm
 import path from "node:path";
 import { LabClient } from "../../client/client.js";
+import { uploadArtifact } from "../../client/imports.js";
 import { errorFromShape, toLabError, UsageError } from "../../errors.js";
 import type { ArtifactList, ArtifactListEntry } from "../../mirror/artifact-list.js";
 import type { ArtifactResult, ArtifactStatus } from "../../mirror/store.js";
@@ -32,8 +33,15 @@ interface MirrorStatus {
 
 async function post(body: Record<string, unknown>, opts: MirrorOpts): Promise<ArtifactResult> {
   const view = progressView(!!opts.json);
+  const client = new LabClient();
   try {
-    return await new LabClient().call<ArtifactResult>("POST", "/v1/mirror/artifacts", body, {
+    if (typeof body.path === "string")
+      return await uploadArtifact<ArtifactResult>(
+        client,
+        { name: String(body.name), file: body.path, sha256: body.sha256 as string | undefined },
+        { onProgress: view?.onEvent },
+      );
+    return await client.call<ArtifactResult>("POST", "/v1/mirror/artifacts", body, {
       onProgress: view?.onEvent,
     });
   } finally {

@@ -1,0 +1,58 @@
+// Image and mirror imports from the CLI: the files are read here, with the caller's rights, and
+// uploaded; labd never opens a path a client names.
+import { lstat, readFile } from "node:fs/promises";
+import path from "node:path";
+import { NotFoundError, UsageError } from "../errors.js";
+import { BundleManifestSchema, MANIFEST_FILE, manifestFiles, parseManifestText } from "../image/manifest.js";
+import type { CallOptions, LabClient } from "./client.js";
+import type { UploadFile } from "./upload-body.js";
+
+/** A disk file, or a bundle directory: its manifest.json and the files it names. */
+async function imageFiles(source: string): Promise<UploadFile[]> {
+  const st = await lstat(source).catch(() => undefined);
+  if (!st)
+    throw new NotFoundError(`${source} does not exist`, {
+      hint: "give a qcow2 or raw disk file, or a bundle directory",
+    });
+  if (!st.isDirectory()) return [{ name: "disk", file: source }];
+  const where = path.join(source, MANIFEST_FILE);
+  const text = await readFile(where, "utf8").catch(() => undefined);
+  if (text === undefined)
+    throw new UsageError(`${source} is a directory without ${MANIFEST_FILE}`, {
+      hint: "import a disk file (qcow2 or raw), or a bundle like the one scripts/build-test-image.mjs builds",
+    });
+  const bundle = parseManifestText(BundleManifestSchema, text, where);
+  const files: UploadFile[] = [{ name: MANIFEST_FILE, file: where }];
+  for (const f of manifestFiles(bundle)) {
+    // A symlink in a bundle could point anywhere: only plain files are sent.
+    const s = await lstat(path.join(source, f)).catch(() => undefined);
+    if (!s?.isFile())
+      throw new UsageError(`${path.join(source, f)}, named by ${where}, is not a regular file`);
+    files.push({ name: f, file: path.join(source, f) });
+  }
+  return files;
+}
+
+export async function uploadImage<T>(
+  client: LabClient,
+  file: string,
+  name: string | undefined,
+  opts: CallOptions = {},
+): Promise<T> {
+  const source = path.resolve(file);
+  return client.upload<T>("/v1/images", { name, origin: source }, await imageFiles(source), opts);
+}
+
+export function uploadArtifact<T>(
+  client: LabClient,
+  req: { name: string; file: string; sha256?: string },
+  opts: CallOptions = {},
+): Promise<T> {
+  const source = path.resolve(req.file);
+  return client.upload<T>(
+    "/v1/mirror/uploads",
+    { name: req.name, sha256: req.sha256, origin: source },
+    [{ name: "artifact", file: source }],
+    opts,
+  );
+}
