@@ -1,0 +1,21 @@
+// How command declarations refer to their implementation: a module path and an export, imported
+// only when the command runs.
+import { type Command, Option } from "commander";
+
+export interface GlobalOptions {
+  json?: boolean;
+  debug?: boolean;
+}
+
+type Action = (...args: unknown[]) => Promise<void>;
+
+/** Wraps a lazily imported action: positional args first, then merged options. */
+export function lazy(module: string, name: string): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const mod = (await import(module)) as Record<string, Action>;
+    await mod[name]!(...args.slice(0, -2), cmd.optsWithGlobals());
+  };
+}
+
+export const json = () => new Option("--json", "print machine-readable JSON");
