@@ -46,14 +46,16 @@ ln -sfn flatcar /usr/share/coreos
 mkdir -p /etc/flatcar
 ln -sfn flatcar /etc/coreos
 
-# --- root filesystem: /dev/vda, ext4, grown to the disk's size at boot; /usr read-only ---
+# --- root filesystem: /dev/vda, ext4, grown to the disk's size at boot ---
+# /usr is made read-only by usr.mount (rootfs/), not here: initramfs-tools mounts a /usr it finds
+# in fstab itself, before the root is even switched to.
 cat >/etc/fstab <<'FSTAB'
 # lab-flatcar: the whole virtio disk is one ext4 filesystem (no partition table). x-systemd.growfs
-# grows it when the VM's overlay is made larger than the image. /usr is bound read-only over
-# itself, as Flatcar mounts its /usr partition read-only: nothing may install there.
+# grows it when the VM's overlay is made larger than the image.
 /dev/vda	/	ext4	defaults,noatime,x-systemd.growfs	0	1
-/usr	/usr	none	bind,ro	0	0
 FSTAB
+mkdir -p /etc/systemd/system/local-fs.target.wants
+ln -sf /usr/lib/systemd/system/usr.mount /etc/systemd/system/local-fs.target.wants/usr.mount
 
 # --- DNS from the DHCP lease through systemd-resolved ---
 ln -sf ../run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
