@@ -29,8 +29,8 @@ const PACKAGES = [
   "procps", // ps/pgrep in tests and diagnostics
   "iputils-ping", // ping in network tests
   "ca-certificates", // HTTPS image and artifact downloads
-  "debootstrap", // the lab-fleet guest image's Debian root (scripts/build-fleet-image.mjs)
-  "e2fsprogs", // mkfs.ext4 -d: the lab-fleet image's root filesystem without loop mounts
+  "debootstrap", // the lab-flatcar guest image's Debian root (scripts/build-flatcar-image.mjs)
+  "e2fsprogs", // mkfs.ext4 -d: the lab-flatcar image's root filesystem without loop mounts
   "containernetworking-plugins", // real CNI plugins (bridge, host-local, portmap) that run lab's pod network config
   "shellcheck", // npm run lint checks every shell script (scripts/shellcheck.mjs)
 ];
@@ -59,18 +59,15 @@ if (missing.length > 0) {
 
 await $({ cwd: root })`npx tsc -p tsconfig.json`;
 await $({ cwd: root, stdio: "inherit" })`npx zx scripts/build-test-image.mjs`;
-// The CoreOS-like fleet guest, with each of the two coreos-cloudinit builds (cached by recipe).
-// It needs fleetd and coreos-cloudinit binaries (README: where to get them); without them only
-// the fleet tests need it, so setup goes on for the demo — but never in CI.
+// The Flatcar-shaped guest (cached by recipe). It needs Flatcar's coreos-cloudinit build (README:
+// where to get it); without it only the fleet tests need the image, so setup goes on for the demo
+// — but never in CI.
 const fleetBin = process.env.LAB_FLEET_BIN || path.resolve(root, "../shared/bin");
-if (fs.existsSync(path.join(fleetBin, "fleetd")) || process.env.CI === "true") {
-  await $({ cwd: root, stdio: "inherit" })`npx zx scripts/build-fleet-image.mjs`;
-  await $({
-    cwd: root,
-    stdio: "inherit",
-    env: { ...process.env, LAB_CLOUDINIT_BUILD: "coreos" },
-  })`npx zx scripts/build-fleet-image.mjs --out .cache/images/lab-fleet-coreos`;
+if (fs.existsSync(path.join(fleetBin, "coreos-cloudinit")) || process.env.CI === "true") {
+  await $({ cwd: root, stdio: "inherit" })`npx zx scripts/build-flatcar-image.mjs`;
 } else {
-  console.log(`setup: no fleetd in ${fleetBin} (set LAB_FLEET_BIN): skipping the lab-fleet test image`);
+  console.log(
+    `setup: no coreos-cloudinit in ${fleetBin} (set LAB_FLEET_BIN): skipping the lab-flatcar test image`,
+  );
 }
 if (missing.length > 0) console.log("setup: done");

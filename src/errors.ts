@@ -60,6 +60,11 @@ export class FleetApiError extends LabError {
   override readonly code = "fleet_api";
   override readonly exitCode = 8;
 }
+/** etcd answers but without the v2 API fleet speaks: waiting longer cannot help. */
+export class EtcdV2MissingError extends LabError {
+  override readonly code = "etcd_v2_missing";
+  override readonly exitCode = 8;
+}
 export class InternalError extends LabError {}
 
 export class NotReadyError extends LabError {

@@ -83,7 +83,7 @@ export async function listRoles(templatesDir: string): Promise<string[]> {
 export const INCLUDE_DIRNAME = "include";
 
 /** The files a template includes, read from <templates>/include; a missing one is left out (and reported by substitution). */
-async function readIncludes(templatesDir: string, names: string[]): Promise<Map<string, string>> {
+export async function readIncludes(templatesDir: string, names: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const name of new Set(names)) {
     try {

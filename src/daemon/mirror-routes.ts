@@ -47,8 +47,11 @@ export function mirrorRoutes(ctx: LabContext): Route[] {
         if (!url) throw new UsageError("field url or path is required");
         const sha256 = str(req.body, "sha256");
         const sha256Url = str(req.body, "sha256Url");
-        if (!sha256 && !sha256Url) throw new UsageError("field sha256 or sha256Url is required");
-        return addArtifact(withProgress(req), { name, url, sha256, sha256Url });
+        const trustFirstUse = (req.body as { trustFirstUse?: unknown } | undefined)?.trustFirstUse === true;
+        const member = str(req.body, "member");
+        if (!sha256 && !sha256Url && !trustFirstUse)
+          throw new UsageError("field sha256, sha256Url or trustFirstUse is required");
+        return addArtifact(withProgress(req), { name, url, sha256, sha256Url, trustFirstUse, member });
       },
     },
     {

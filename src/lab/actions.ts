@@ -1,9 +1,18 @@
 import type { LabClient } from "../client/client.js";
 import { uploadArtifact, uploadImage } from "../client/imports.js";
+import { HOSTKEYS_UNIT, imageRunsUnits, roleUnitNames } from "../cloudconfig/mirror-install.js";
+import { defaultTemplatesDir } from "../cloudconfig/render.js";
 import type { ImageStatus } from "../image/status.js";
 import type { StepActions } from "./executor.js";
 import { type FleetGate, httpFleetGate, retry, waitForMachines, writeFlannelConfig } from "./fleet-steps.js";
-import { READY_GUEST, readyCount, serialLogOf, waitForReadyLine } from "./ready.js";
+import {
+  HOSTKEYS_MARKER,
+  READY_GUEST,
+  READY_MARKER,
+  readyCount,
+  serialLogOf,
+  waitForReadyLine,
+} from "./ready.js";
 import type { Step } from "./steps.js";
 
 export interface ActionOptions {
@@ -26,14 +35,27 @@ function progress(note: (m: string) => void) {
   };
 }
 
+/** The line that ends this guest's boot for lab: LAB-READY, the host key report, or none. */
+async function readyMarker(guest: string | undefined, role: string): Promise<string | undefined> {
+  if (guest === READY_GUEST) return READY_MARKER;
+  if (!imageRunsUnits({ guest })) return undefined;
+  return (await roleUnitNames(defaultTemplatesDir(), role)).includes(HOSTKEYS_UNIT)
+    ? HOSTKEYS_MARKER
+    : undefined;
+}
+
 function vmActions(step: Extract<Step, { kind: "vm" }>, o: ActionOptions): StepActions {
   const name = step.name;
-  let before = 0;
+  const before = new Map<string, number>();
   return {
     exclusive: true,
     async apply(note) {
-      // A restarted guest appends to its log: count the ready lines it already printed.
-      before = step.action === "start" ? ((await readyCount(serialLogOf(name))) ?? 0) : 0;
+      // A restarted guest appends to its log: count the marker lines it already printed.
+      for (const marker of [READY_MARKER, HOSTKEYS_MARKER])
+        before.set(
+          marker,
+          step.action === "start" ? ((await readyCount(serialLogOf(name), marker)) ?? 0) : 0,
+        );
       if (step.action === "create")
         await o.client.call("POST", "/v1/vms", step.body, { onProgress: progress(note) });
       else await o.client.call("POST", `/v1/vms/${encodeURIComponent(name)}/start`, {});
@@ -44,18 +66,23 @@ function vmActions(step: Extract<Step, { kind: "vm" }>, o: ActionOptions): StepA
         "GET",
         `/v1/images/${encodeURIComponent(step.body.image)}`,
       );
-      if (img.guest !== READY_GUEST) return `running, ${step.body.ip}`;
-      note(`running, ${step.body.ip}; waiting for LAB-READY`);
+      const marker = await readyMarker(img.guest, step.body.role);
+      if (marker === undefined) return `running, ${step.body.ip}`;
+      const hostKeys = marker === HOSTKEYS_MARKER;
+      note(`running, ${step.body.ip}; waiting for ${hostKeys ? "its ssh host keys" : "LAB-READY"}`);
       const how = await waitForReadyLine({
         client: o.client,
         vm: name,
-        before,
-        timeoutMs: o.readyTimeoutMs ?? 180_000,
+        before: before.get(marker) ?? 0,
+        marker,
+        timeoutMs: o.readyTimeoutMs ?? (hostKeys ? 600_000 : 180_000),
         signal,
       });
-      return how === "ready"
-        ? `ready, ${step.body.ip}`
-        : `running, ${step.body.ip} (serial log not readable)`;
+      if (how !== "ready") return `running, ${step.body.ip} (serial log not readable)`;
+      if (!hostKeys) return `ready, ${step.body.ip}`;
+      // labd writes known_hosts from the console while answering: 'lab vm ssh' needs no --accept-new.
+      const t = await o.client.call<{ hostKeys: number }>("GET", `/v1/vms/${encodeURIComponent(name)}/ssh`);
+      return `ready, ${step.body.ip} (${t.hostKeys} ssh host keys in known_hosts)`;
     },
   };
 }

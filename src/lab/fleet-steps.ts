@@ -1,8 +1,9 @@
 // What `lab up`, `down` and `status` need from etcd and fleet on the lab's etcd machine. fleet is
 // reached through a small interface (FleetGate), implemented with src/fleet's API client; etcd
 // only for flannel's one key. Only the lab's own VM addresses are ever contacted.
-import { FleetApiError } from "../errors.js";
+import { EtcdV2MissingError, FleetApiError } from "../errors.js";
 import { DEFAULT_FLEET_PORT, FleetClient, type FleetMachine, type FleetUnit } from "../fleet/api.js";
+import { assertEtcdV2 } from "../fleet/etcd-v2.js";
 import { setTargetState } from "../fleet/ops.js";
 import type { UnitOption } from "../fleet/unit-file.js";
 import type { FlannelConfig } from "./steps.js";
@@ -20,6 +21,8 @@ export interface FleetGate {
   /** Submits the unit (when fleet does not have it) and sets its desired state to launched. */
   launch(name: string, options: UnitOption[]): Promise<void>;
   destroy(name: string): Promise<void>;
+  /** Throws EtcdV2MissingError when the cluster's etcd answers without the v2 API fleet needs. */
+  checkEtcd?(signal?: AbortSignal): Promise<void>;
 }
 
 export interface FleetObserved {
@@ -42,6 +45,7 @@ export function httpFleetGate(ip: string, timeoutMs = 10_000): FleetGate {
         timeoutMs: 0,
       }),
     destroy: async (name) => void (await client.deleteUnit(name)),
+    checkEtcd: (signal) => assertEtcdV2(ip, 3000, signal),
   };
 }
 
@@ -69,7 +73,7 @@ async function failure(res: Response, what: string): Promise<FleetApiError> {
   return new FleetApiError(`${what}: HTTP ${res.status}${body ? `: ${body}` : ""}`);
 }
 
-const etcdKeyUrl = (ip: string) => `http://${ip}:${ETCD_PORT}/v2/keys${FLANNEL_KEY}`;
+const etcdKeyUrl = (ip: string, port = ETCD_PORT) => `http://${ip}:${port}/v2/keys${FLANNEL_KEY}`;
 
 export async function readFlannelConfig(ip: string, signal?: AbortSignal): Promise<string | undefined> {
   const res = await request(etcdKeyUrl(ip), { signal });
@@ -78,8 +82,14 @@ export async function readFlannelConfig(ip: string, signal?: AbortSignal): Promi
   return ((await res.json()) as { node?: { value?: string } }).node?.value;
 }
 
-export async function writeFlannelConfig(ip: string, config: FlannelConfig, signal?: AbortSignal) {
-  const res = await request(etcdKeyUrl(ip), {
+export async function writeFlannelConfig(
+  ip: string,
+  config: FlannelConfig,
+  signal?: AbortSignal,
+  port = ETCD_PORT,
+) {
+  await assertEtcdV2(ip, REQUEST_TIMEOUT_MS, signal, port);
+  const res = await request(etcdKeyUrl(ip, port), {
     method: "PUT",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ value: JSON.stringify(config) }).toString(),
@@ -89,7 +99,7 @@ export async function writeFlannelConfig(ip: string, config: FlannelConfig, sign
   // flannel since 0.14 reads its config through etcd's v3 API, whose keys are apart from v2's:
   // the same value goes to both (v3 through etcd's JSON gateway, keys and values in base64).
   const b64 = (text: string) => Buffer.from(text).toString("base64");
-  const v3 = await request(`http://${ip}:${ETCD_PORT}/v3/kv/put`, {
+  const v3 = await request(`http://${ip}:${port}/v3/kv/put`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ key: b64(FLANNEL_KEY), value: b64(JSON.stringify(config)) }),
@@ -98,7 +108,10 @@ export async function writeFlannelConfig(ip: string, config: FlannelConfig, sign
   if (!v3.ok) throw await failure(v3, `etcd (v3 API): writing ${FLANNEL_KEY}`);
 }
 
-/** Repeats `attempt` until it succeeds, the deadline passes (last error thrown) or `signal` aborts. */
+/**
+ * Repeats `attempt` until it succeeds, the deadline passes (last error thrown) or `signal` aborts.
+ * An etcd without the v2 API is never retried: waiting cannot fix it.
+ */
 export async function retry<T>(
   attempt: () => Promise<T>,
   opts: { timeoutMs: number; intervalMs: number; signal?: AbortSignal },
@@ -109,6 +122,7 @@ export async function retry<T>(
     try {
       return await attempt();
     } catch (err) {
+      if (err instanceof EtcdV2MissingError) throw err;
       if (opts.signal?.aborted || Date.now() + opts.intervalMs > deadline) throw err;
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs));
@@ -138,6 +152,7 @@ export async function waitForMachines(
   let missing = expected;
   await retry(
     async () => {
+      await gate.checkEtcd?.(opts.signal);
       const machines = await gate.machines();
       missing = expected.filter(
         (e) => !machines.some((m) => m.primaryIP === e.ip && m.metadata?.role === e.role),
@@ -150,7 +165,7 @@ export async function waitForMachines(
     if (opts.signal?.aborted || missing.length === 0) throw err;
     throw new FleetApiError(
       `fleet did not list ${missing.map((m) => `${m.name} (${m.ip}, role=${m.role})`).join(", ")} within ${Math.round(opts.timeoutMs / 1000)} s`,
-      { hint: "check the machine's console ('lab vm logs NAME'): fleet.service must be running" },
+      { hint: "check the machine's console ('lab vm logs NAME'): lab-fleet.service must be running" },
     );
   });
 }

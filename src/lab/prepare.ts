@@ -3,14 +3,16 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import os from "node:os";
+import path from "node:path";
 import type { LabClient } from "../client/client.js";
-import { imageNeedsFleetd, roleUsesFleet } from "../cloudconfig/fleet-install.js";
+import { imageRunsUnits, roleArtifacts } from "../cloudconfig/mirror-install.js";
 import { defaultTemplatesDir, listRoles, renderCloudConfig } from "../cloudconfig/render.js";
 import { LabError } from "../errors.js";
 import { type FieldProblem, problemsError } from "../field-problems.js";
 import type { HostAddress, HostRoute } from "../host/ip.js";
+import { MANIFEST_FILE } from "../image/manifest.js";
 import type { CatalogStatus, ImageStatus } from "../image/status.js";
-import { FLEETD_ARTIFACT } from "../mirror/fleetd.js";
+import { addArtifactHint } from "../mirror/install.js";
 import type { ArtifactStatus } from "../mirror/store.js";
 import type { NetStatus } from "../net/network.js";
 import { parsePublicKey } from "../ssh/public-key.js";
@@ -140,25 +142,43 @@ function missingFiles(lab: DesiredLab): FieldProblem[] {
   return out;
 }
 
-/** A role that runs fleet on an image without it needs fleetd in the mirror (src/mirror/fleetd.ts). */
-async function missingFleetd(lab: DesiredLab, daemon: DaemonView, roles: string[]): Promise<FieldProblem[]> {
-  if (lab.artifacts.some((a) => a.name === FLEETD_ARTIFACT)) return [];
-  if (daemon.mirror?.some((a) => a.name === FLEETD_ARTIFACT && !a.problem)) return [];
+/** The guest an image declared in the lab file runs, from the daemon, the catalog or its bundle. */
+async function guestOf(lab: DesiredLab, daemon: DaemonView, image: string): Promise<string | undefined> {
+  const decl = lab.images.find((i) => i.name === image);
+  if (decl?.source.kind === "pull") return daemon.catalog.find((c) => c.name === decl.name)?.guest;
+  const have = daemon.images.find((i) => i.name === image && !i.problems);
+  if (have) return have.guest;
+  if (decl?.source.kind !== "import") return undefined;
+  try {
+    const manifest = JSON.parse(await readFile(path.join(decl.source.path, MANIFEST_FILE), "utf8"));
+    return typeof manifest?.guest === "string" ? manifest.guest : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Programs a role installs from the mirror (src/mirror/install.ts) must be there, or declared. */
+async function missingInstalls(
+  lab: DesiredLab,
+  daemon: DaemonView,
+  roles: string[],
+): Promise<FieldProblem[]> {
+  const have = new Set([
+    ...lab.artifacts.map((a) => a.name),
+    ...(daemon.mirror ?? []).filter((a) => !a.problem).map((a) => a.name),
+  ]);
   const out: FieldProblem[] = [];
   const seen = new Set<string>();
   for (const m of lab.machines) {
     if (seen.has(m.field) || !roles.includes(m.role)) continue;
     seen.add(m.field);
-    const decl = lab.images.find((i) => i.name === m.image);
-    const info =
-      decl?.source.kind === "pull"
-        ? daemon.catalog.find((c) => c.name === decl.name)
-        : daemon.images.find((i) => i.name === m.image && !i.problems);
-    if (!info || !imageNeedsFleetd(info) || !(await roleUsesFleet(defaultTemplatesDir(), m.role))) continue;
-    out.push({
-      path: `${m.field}.image`,
-      message: `image ${m.image} has no fleet and role ${m.role} runs it: declare a ${FLEETD_ARTIFACT} artifact (or 'lab mirror add ${FLEETD_ARTIFACT} URL --sha256 HEX')`,
-    });
+    if (m.image === undefined || !imageRunsUnits({ guest: await guestOf(lab, daemon, m.image) })) continue;
+    const missing = (await roleArtifacts(defaultTemplatesDir(), m.role)).filter((n) => !have.has(n));
+    for (const name of missing)
+      out.push({
+        path: `${m.field}.role`,
+        message: `role ${m.role} runs ${name} from the lab mirror, which does not have it: ${addArtifactHint(name)} (or declare it under artifacts)`,
+      });
   }
   return out;
 }
@@ -211,7 +231,7 @@ export async function prepareUp(client: LabClient, file: string): Promise<Prepar
   fileProblems.push(
     ...(await cloudConfigProblems(desired, roles, sshKeys)),
     ...missingFiles(desired),
-    ...(await missingFleetd(desired, daemon, roles)),
+    ...(await missingInstalls(desired, daemon, roles)),
     ...missingUnitArtifacts(desired, daemon, unitFiles),
   );
   const env: CheckEnv = {

@@ -1,5 +1,7 @@
-// When a VM counts as ready: running, and for the lab-test guest also one more LAB-READY line on
-// its serial console (the guest prints it once it has its DHCP lease). The serial log is read
+// When a VM counts as ready: running, and one more marker line on its serial console than before
+// this boot: LAB-READY for the lab-test guest (printed once it has its DHCP lease), and on guests
+// that run units the end of the host key report of the role's lab-hostkeys.service, so that
+// known_hosts can be written before `lab up` calls the machine ready. The serial log is read
 // straight from $LAB_RUN, as `lab events` reads the event log: the CLI runs on the daemon's host.
 import { readFile } from "node:fs/promises";
 import type { LabClient } from "../client/client.js";
@@ -9,14 +11,16 @@ import type { VmStatus } from "../vm/status.js";
 
 export const READY_MARKER = "LAB-READY {";
 export const READY_GUEST = "lab-test";
+/** Printed by cloud-config/include/lab-hostkeys.sh after the LAB-SSH-HOSTKEY lines of a boot. */
+export const HOSTKEYS_MARKER = "LAB-SSH-HOSTKEYS-DONE";
 
 export const serialLogOf = (vm: string) => paths(labDirs()).vm(vm).serialLog;
 
-/** How many ready lines the log holds; undefined when the log cannot be read for lack of rights. */
-export async function readyCount(serialLog: string): Promise<number | undefined> {
+/** How many marker lines the log holds; undefined when the log cannot be read for lack of rights. */
+export async function readyCount(serialLog: string, marker = READY_MARKER): Promise<number | undefined> {
   try {
     const text = await readFile(serialLog, "utf8");
-    return text.split("\n").filter((l) => l.includes(READY_MARKER)).length;
+    return text.split("\n").filter((l) => l.includes(marker)).length;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EACCES" || code === "EPERM") return undefined;
@@ -27,8 +31,10 @@ export async function readyCount(serialLog: string): Promise<number | undefined>
 export interface ReadyWait {
   client: LabClient;
   vm: string;
-  /** Ready lines in the log before this boot. */
+  /** Marker lines in the log before this boot. */
   before: number;
+  /** The line to wait for (default READY_MARKER). */
+  marker?: string;
   timeoutMs: number;
   signal?: AbortSignal;
   serialLog?: string;
@@ -52,7 +58,7 @@ export async function waitForReadyLine(w: ReadyWait): Promise<"ready" | "running
   let lastCheck = Date.now();
   for (;;) {
     w.signal?.throwIfAborted();
-    const n = await readyCount(log);
+    const n = await readyCount(log, w.marker);
     if (n === undefined) {
       await stillRunning(w.client, w.vm);
       return "running";
@@ -64,7 +70,7 @@ export async function waitForReadyLine(w: ReadyWait): Promise<"ready" | "running
     }
     if (Date.now() > deadline)
       throw new NotReadyError(
-        `VM ${w.vm} printed no LAB-READY line within ${Math.round(w.timeoutMs / 1000)} s`,
+        `VM ${w.vm} printed no ${(w.marker ?? READY_MARKER).replace(/ \{$/, "")} line within ${Math.round(w.timeoutMs / 1000)} s`,
         {
           hint: `see 'lab vm logs ${w.vm}'`,
         },

@@ -21,6 +21,10 @@ export interface ArtifactListEntry {
   sha256?: string;
   /** Where the project publishes the file's digest (`sha256sum` output, or the bare hex). */
   sha256Url?: string;
+  /** The publisher gives no digest: lab computes it at the first download and records it. */
+  trustFirstUse?: boolean;
+  /** The artifact is this member of the downloaded .tar.gz, not the download itself. */
+  member?: string;
   description?: string;
 }
 
@@ -60,22 +64,34 @@ const EntrySchema = z
       .regex(HEX64, { error: "expected 64 hex digits (the output of sha256sum, without the file name)" })
       .optional(),
     sha256_url: httpUrl.optional(),
+    trust: z.literal("first-use", { error: 'the only value is "first-use"' }).optional(),
+    member: z
+      .string({ error: typeError("expected a path inside the archive") })
+      .refine(isMemberPath, { error: "expected a relative path inside the archive, without '..'" })
+      .optional(),
     description: z.string({ error: typeError("expected a string") }).optional(),
   })
   .superRefine((a, ctx) => {
-    if (a.sha256 !== undefined && a.sha256_url !== undefined)
+    const given = [a.sha256, a.sha256_url, a.trust].filter((x) => x !== undefined).length;
+    if (given > 1)
       ctx.addIssue({
         code: "custom",
-        path: ["sha256_url"],
-        message: "give only one of sha256 or sha256_url, not both",
+        path: [a.sha256_url !== undefined ? "sha256_url" : "trust"],
+        message: "give only one of sha256, sha256_url or trust",
       });
-    else if (a.sha256 === undefined && a.sha256_url === undefined)
+    else if (given === 0)
       ctx.addIssue({
         code: "custom",
         path: ["sha256"],
-        message: "give sha256 (a pinned digest) or sha256_url (the digest file published beside the file)",
+        message:
+          'give sha256 (a pinned digest), sha256_url (the digest file published beside the file) or, where the publisher gives none, trust: "first-use"',
       });
   });
+
+/** A member of a tar archive: relative, no '..' part, no odd characters. */
+export function isMemberPath(p: string): boolean {
+  return /^[A-Za-z0-9_][A-Za-z0-9._/+-]{0,255}$/.test(p) && !p.split("/").includes("..") && !p.endsWith("/");
+}
 
 const ListSchema = z.strictObject({
   artifacts: z
@@ -84,7 +100,7 @@ const ListSchema = z.strictObject({
 });
 
 const HINT =
-  "each entry of 'artifacts' has name, url, and one of sha256 or sha256_url (description is optional)";
+  "each entry of 'artifacts' has name, url, and one of sha256, sha256_url or trust: first-use (member and description are optional)";
 
 /** Parses and validates the text of an artifact list. Pure: `source` only labels messages. */
 export function parseArtifactList(text: string, source: string): ArtifactList {
@@ -116,6 +132,8 @@ export function parseArtifactList(text: string, source: string): ArtifactList {
       url: new URL(a.url).href,
       ...(a.sha256 !== undefined ? { sha256: a.sha256.toLowerCase() } : {}),
       ...(a.sha256_url !== undefined ? { sha256Url: new URL(a.sha256_url).href } : {}),
+      ...(a.trust !== undefined ? { trustFirstUse: true } : {}),
+      ...(a.member !== undefined ? { member: a.member } : {}),
       ...(a.description !== undefined ? { description: a.description } : {}),
     })),
   };
@@ -123,15 +141,29 @@ export function parseArtifactList(text: string, source: string): ArtifactList {
 
 /**
  * The digest in a published digest file: the first token, as `sha256sum` prints it ("HEX  file")
- * or the bare hex. A file listing several files is refused rather than guessed at.
+ * or the bare hex. A file listing several files (SHA256SUMS) gives the line naming `fileName`
+ * (sha256sum's "HEX  NAME" or "HEX *NAME"); without one that names it, nothing is guessed.
  */
-export function parsePublishedDigest(text: string, url: string): string {
-  const lines = text
+export function parsePublishedDigest(text: string, url: string, fileName?: string): string {
+  let lines = text
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l !== "");
   const hint = "sha256_url must name the digest file of this one file (its content: the hex digest)";
   if (lines.length === 0) throw new DownloadError(`the published digest ${url} is empty`, { hint });
+  if (lines.length > 1 && fileName !== undefined) {
+    const named = lines.filter(
+      (l) => l.split(/\s+/)[1]?.replace(/^\*/, "").replace(/^\.\//, "") === fileName,
+    );
+    if (named.length !== 1)
+      throw new DownloadError(
+        `the published digests ${url} list ${fileName} ${named.length} times, expected once`,
+        {
+          hint: "sha256_url must be the digest file of the release that holds this file",
+        },
+      );
+    lines = named;
+  }
   if (lines.length > 1)
     throw new DownloadError(`the published digest ${url} has ${lines.length} lines, expected one`, { hint });
   const token = lines[0]!.split(/\s+/)[0]!;

@@ -10,8 +10,12 @@ export const MirrorEntry = z.object({
   name: z.string().refine(isArtifactName, { message: "not a valid artifact name" }),
   sha256: z.string().refine(isSha256, { message: "not a sha256 hex digest" }),
   size: z.number().int().nonnegative(),
-  /** The URL it was downloaded from, or "import". */
+  /** The URL it was downloaded from (with #MEMBER when taken out of an archive), or "import". */
   source: z.string(),
+  /** The downloaded file, when it was an archive or trusted on first use: its digest and why trusted. */
+  download: z
+    .object({ sha256: z.string().refine(isSha256), trust: z.enum(["pinned", "published", "first-use"]) })
+    .optional(),
   addedAt: z.string(),
 });
 export type MirrorEntry = z.infer<typeof MirrorEntry>;

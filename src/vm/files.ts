@@ -7,7 +7,7 @@ import { defaultTemplatesDir, renderCloudConfig } from "../cloudconfig/render.js
 import { deepMerge } from "../cloudconfig/tree.js";
 import type { LabContext } from "../context.js";
 import type { ResolvedImage } from "../image/resolve.js";
-import { fleetdExtraFor } from "../mirror/fleetd.js";
+import { installExtraFor } from "../mirror/install.js";
 import { mirrorPort } from "../mirror/port.js";
 import type { Identity, Ledger, NetworkSpec, VmSpec } from "../state/ledger.js";
 import { writeVmRecord } from "./record.js";
@@ -74,7 +74,7 @@ export async function writeVmConfigDrive(
     etcdEndpoint: etcdEndpoint(ledger, spec, id, net),
     mirrorUrl: `http://${net.gateway}:${ctx.mirror?.port ?? mirrorPort()}`,
     sshKeys,
-    extra: mergeExtras(spec.cloudConfig, await fleetdExtraFor(ctx, spec, net)),
+    extra: mergeExtras(spec.cloudConfig, await installExtraFor(ctx, spec, net)),
   });
   const f = ctx.paths.vm(spec.name);
   const iso = spec.configDrive === "iso" && opts.iso !== false ? f.configIso : undefined;

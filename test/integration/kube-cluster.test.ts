@@ -1,5 +1,5 @@
-// The Kubernetes units of units/ started by `lab up` on a three-machine fleet cluster (lab-flatcar
-// image: real etcd, fleet and systemd in the guests), with the real CNI plugins (Debian's
+// The Kubernetes units of units/ started by `lab up` on a three-machine fleet cluster (Flatcar-shaped
+// lab-flatcar image: real etcd, fleet and systemd in the guests), with the real CNI plugins (Debian's
 // containernetworking-plugins, repacked like the upstream release tarball) and stand-ins for the
 // release binaries that need the internet (test/fixtures/kube-standin.sh, each behaviour citing
 // its upstream source): every unit is fetched from the lab mirror, digest checked, placed by fleet
@@ -15,18 +15,14 @@ import path from "node:path";
 import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addNetworkList, type CniRuntime, delNetworkList } from "../helpers/cni.js";
+import { BUNDLE_ETCD, FLATCAR_BUNDLE, FLATCAR_IMAGE, requireFlatcarBundle } from "../helpers/flatcar.js";
 import { createLabEnv, type LabEnv, links, repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
-import { inCI, skipUnless, VM_TOOLS } from "../helpers/require.js";
+import { skipUnless, VM_TOOLS } from "../helpers/require.js";
+import { sharedBin } from "../helpers/shared-bin.js";
 
-const bundle = path.join(repoRoot, ".cache/images/lab-flatcar");
 const PLUGINS = "/usr/lib/cni"; // Debian's containernetworking-plugins
-const haveImage = existsSync(path.join(bundle, "manifest.json"));
-if (!haveImage && inCI) throw new Error("build the lab-flatcar image first (npm run setup)");
-if (!haveImage)
-  console.warn("skipping: no lab-flatcar image in .cache/images (scripts/build-flatcar-image.mjs)");
-const skip =
-  skipUnless([...VM_TOOLS, "ssh", "tar", "curl"]) || !haveImage || !existsSync(`${PLUGINS}/bridge`);
+const skip = skipUnless([...VM_TOOLS, "ssh", "tar", "curl"]) || !existsSync(`${PLUGINS}/bridge`);
 const wanted = process.env.LAB_TEST_FLEET_UP !== "0" || process.env.CI === "true";
 const ETCD = "http://172.16.11.10:2379";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,6 +55,7 @@ describe.skipIf(skip || !wanted)("the Kubernetes units on a lab-up cluster (stan
   });
 
   beforeAll(async () => {
+    requireFlatcarBundle();
     work = await mkdtemp(path.join(tmpdir(), "lab-kube-up-"));
     lab = await createLabEnv(await createNetns("labC"));
     const standin = path.join(work, "standin");
@@ -72,10 +69,15 @@ describe.skipIf(skip || !wanted)("the Kubernetes units on a lab-up cluster (stan
     ) as {
       artifacts: { name: string }[];
     };
-    const artifacts = list.artifacts.map((a) => ({
-      name: a.name,
-      path: a.name.endsWith(".tgz") ? path.join(work, "cni.tgz") : standin,
-    }));
+    const artifacts = [
+      ...list.artifacts.map((a) => ({
+        name: a.name,
+        path: a.name.endsWith(".tgz") ? path.join(work, "cni.tgz") : standin,
+      })),
+      // What the roles run, as a user's mirror holds them (see test/helpers/flatcar.ts).
+      { name: "etcd", path: BUNDLE_ETCD },
+      { name: "fleetd", path: sharedBin("fleetd") },
+    ];
     file = path.join(work, "lab.yaml");
     await writeFile(
       file,
@@ -87,7 +89,7 @@ describe.skipIf(skip || !wanted)("the Kubernetes units on a lab-up cluster (stan
             cluster: { podNetwork: "10.0.0.0/16", serviceRange: "10.10.0.0/22", nodePorts: "30000-32767" },
           },
         ],
-        images: [{ name: "lab-flatcar", import: bundle }],
+        images: [{ name: FLATCAR_IMAGE, import: FLATCAR_BUNDLE }],
         machines: [
           { name: "etcd", role: "etcd", ip: "172.16.11.10", memory: 512 },
           { group: "node", role: "kubernetes", count: 2, memory: 512 },

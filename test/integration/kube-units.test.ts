@@ -1,21 +1,20 @@
-// The Kubernetes fleet units (units/) on a real guest of role kubernetes: a lab-fleet VM booted by
+// The Kubernetes fleet units (units/) on a real guest of role kubernetes: a Flatcar-shaped VM booted by
 // lab in a namespace this test creates. systemd inside the guest accepts every unit
 // (`systemd-analyze verify`), the lab-kube helper that the kubernetes cloud-config installs turns
 // the machine's lab settings into the units' environment, and it installs a program from the lab
 // mirror only when the digest matches (stand-in artifacts: the real binaries need the internet).
 
-import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { importFlatcar } from "../helpers/flatcar.js";
 import { serialLogPath } from "../helpers/guest.js";
 import { createLabEnv, type LabEnv, repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless, VM_TOOLS } from "../helpers/require.js";
 
 const skip = skipUnless([...VM_TOOLS, "ssh", "tar"]);
-const bundle = path.join(repoRoot, ".cache/images/lab-fleet");
 const BOOT_TIMEOUT_MS = 240_000;
 const VM = "kube1";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,12 +26,10 @@ describe.skipIf(skip)("Kubernetes units on a guest of role kubernetes", () => {
   const ssh = (command: string, reject = true) => lab.lab(["vm", "ssh", VM, "--", command], { reject });
 
   beforeAll(async () => {
-    if (!existsSync(path.join(bundle, "manifest.json")))
-      throw new Error("build the fleet image first: npx zx scripts/build-fleet-image.mjs");
     work = await mkdtemp(path.join(tmpdir(), "lab-kube-it-"));
     lab = await createLabEnv(await createNetns("labK"));
     await lab.lab(["net", "up"]);
-    await lab.lab(["image", "import", bundle, "--name", "lab-fleet"]);
+    await importFlatcar(lab);
     // Stand-ins for the release binaries: small programs with the artifact names the helper asks for.
     const probe = path.join(work, "probe");
     await writeFile(probe, '#!/bin/sh\necho "lab-probe $*"\n', { mode: 0o755 });

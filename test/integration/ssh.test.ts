@@ -1,30 +1,28 @@
-// `lab vm ssh` against a real sshd, and fleetd installed from the mirror: a lab-fleet guest
-// imported as an image *without* fleet (as Flatcar is), booted by lab in a namespace this test
+// `lab vm ssh` against a real sshd, and etcd and fleetd installed from the mirror: a Flatcar-shaped
+// guest (no fleet, no etcd, no lab units in the image) booted by lab in a namespace this test
 // creates. lab's key reaches the guest through cloud-config, the guest's host keys reach lab's
-// known_hosts through its serial console, ssh checks them strictly, and the guest runs the fleetd
-// it fetched from the gateway only after its sha256 matched.
+// known_hosts through its serial console (printed by the role cloud-config's lab-hostkeys.service),
+// ssh checks them strictly, and the guest runs the fleetd it fetched from the gateway only after
+// its sha256 matched.
 
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { importFlatcar } from "../helpers/flatcar.js";
 import { serialLogPath } from "../helpers/guest.js";
-import { createLabEnv, type LabEnv, repoRoot } from "../helpers/lab.js";
+import { createLabEnv, type LabEnv } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless, VM_TOOLS } from "../helpers/require.js";
+import { sharedBin } from "../helpers/shared-bin.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const skip = skipUnless([...VM_TOOLS, "ssh", "ssh-keygen"]);
-const bundle = path.join(repoRoot, ".cache/images/lab-fleet");
-const sharedBin = process.env.LAB_SHARED_BIN || path.resolve(repoRoot, "..", "shared", "bin");
 const BOOT_TIMEOUT_MS = 240_000;
 const FLEET_API = "http://172.16.11.10:49153/fleet/v1/machines";
 
-describe.skipIf(skip)("lab vm ssh, and fleetd from the mirror on a lab-fleet guest without fleet", () => {
+describe.skipIf(skip)("lab vm ssh, and etcd and fleetd from the mirror on a Flatcar-shaped guest", () => {
   let lab: LabEnv;
-  let work: string;
 
   type Result = Awaited<ReturnType<LabEnv["lab"]>>;
 
@@ -55,27 +53,15 @@ describe.skipIf(skip)("lab vm ssh, and fleetd from the mirror on a lab-fleet gue
   const sshUntilOk = (command: string[]) => sshUntil(command, (r) => r.exitCode === 0);
 
   beforeAll(async () => {
-    if (!existsSync(path.join(bundle, "manifest.json")))
-      throw new Error("build the fleet image first: npx zx scripts/build-fleet-image.mjs");
-    work = await mkdtemp(path.join(tmpdir(), "lab-ssh-it-"));
-    const nofleet = path.join(work, "nofleet");
-    await cp(bundle, nofleet, { recursive: true });
-    const manifest = JSON.parse(await readFile(path.join(nofleet, "manifest.json"), "utf8"));
-    await writeFile(
-      path.join(nofleet, "manifest.json"),
-      JSON.stringify({ ...manifest, name: "nofleet", fleet: false, guest: "lab-fleet-nofleet" }),
-    );
     lab = await createLabEnv(await createNetns("labS"));
     await lab.lab(["net", "up"]);
-    await lab.lab(["image", "import", nofleet, "--name", "nofleet"]);
-    await lab.lab(["mirror", "import", "fleetd", path.join(sharedBin, "fleetd")]);
+    await importFlatcar(lab);
     await lab.lab(["vm", "create", "etcd", "--role", "etcd", "--memory", "512"]);
   });
 
   afterAll(async () => {
     await lab?.cleanup();
     await deleteAllNetns();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   it("runs a command as core, with the host key the guest reported on its console", async () => {
@@ -93,7 +79,11 @@ describe.skipIf(skip)("lab vm ssh, and fleetd from the mirror on a lab-fleet gue
   });
 
   it("runs the fleetd it fetched from the mirror, and fleet registers the machine", async () => {
-    const exe = ["sh", "-c", "'sudo readlink /proc/$(systemctl show -p MainPID --value fleet.service)/exe'"];
+    const exe = [
+      "sh",
+      "-c",
+      "'sudo readlink /proc/$(systemctl show -p MainPID --value lab-fleet.service)/exe'",
+    ];
     const machines = await waitUntil(
       async () => {
         const r = await inNs(lab.ns, ["curl", "-s", "--max-time", "5", FLEET_API], { reject: false });
@@ -112,12 +102,12 @@ describe.skipIf(skip)("lab vm ssh, and fleetd from the mirror on a lab-fleet gue
       "--",
       "systemctl",
       "is-active",
-      "fleet-install.service",
+      "lab-install@fleetd.service",
     ]);
     expect(units.stdout.trim()).toBe("active");
     const sum = await lab.lab(["vm", "ssh", "etcd", "--", "sha256sum", "/opt/bin/fleetd"]);
     const want = createHash("sha256")
-      .update(await readFile(path.join(sharedBin, "fleetd")))
+      .update(await readFile(sharedBin("fleetd")))
       .digest("hex");
     expect(sum.stdout.split(/\s+/)[0]).toBe(want);
   });
@@ -130,7 +120,10 @@ describe.skipIf(skip)("lab vm ssh, and fleetd from the mirror on a lab-fleet gue
     await writeFile(file, bytes);
     await lab.lab(["vm", "restart", "etcd"]);
     // The guest that answers now is the restarted one: the old qemu is gone when restart returns.
-    await sshUntil(["systemctl", "is-failed", "fleet-install.service"], (r) => r.stdout.trim() === "failed");
+    await sshUntil(
+      ["systemctl", "is-failed", "lab-install@fleetd.service"],
+      (r) => r.stdout.trim() === "failed",
+    );
     const journal = await lab.lab([
       "vm",
       "ssh",
@@ -139,11 +132,11 @@ describe.skipIf(skip)("lab vm ssh, and fleetd from the mirror on a lab-fleet gue
       "sudo",
       "journalctl",
       "-u",
-      "fleet-install",
+      "lab-install@fleetd",
       "-b",
     ]);
     expect(journal.stdout).toMatch(/fleetd\.download: FAILED/);
-    const fleet = await lab.lab(["vm", "ssh", "etcd", "--", "systemctl", "is-active", "fleet.service"], {
+    const fleet = await lab.lab(["vm", "ssh", "etcd", "--", "systemctl", "is-active", "lab-fleet.service"], {
       reject: false,
     });
     expect(fleet.stdout.trim()).not.toBe("active");

@@ -7,6 +7,12 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { VmStatus } from "../../src/vm/status.js";
+import {
+  FLATCAR_BUNDLE,
+  FLATCAR_IMAGE,
+  importMirrorPrograms,
+  requireFlatcarBundle,
+} from "../helpers/flatcar.js";
 import { readyLines } from "../helpers/guest.js";
 import {
   childProcesses,
@@ -19,6 +25,7 @@ import {
 } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs } from "../helpers/netns.js";
 import { skipUnless, VM_TOOLS } from "../helpers/require.js";
+import { sharedBin } from "../helpers/shared-bin.js";
 
 const skip = skipUnless([...VM_TOOLS]);
 const bundle = path.join(repoRoot, ".cache/images/lab-test");
@@ -216,18 +223,24 @@ describe.skipIf(skip)("lab up / down / status (real qemu, OVS and dnsmasq in a n
   });
 });
 
-// The fleet part of `lab up` against real etcd and fleet on the lab-fleet image (about two minutes
-// under TCG; LAB_TEST_FLEET_UP=0 skips it locally): flannel's key, the machine gate, a unit.
-const fleetBundle = path.join(repoRoot, ".cache/images/lab-fleet");
+// The fleet part of `lab up` on the Flatcar-shaped image (nothing of etcd or fleet in it, no
+// lab units): etcd and fleetd from the mirror, flannel's key, the machine gate, a unit; then what
+// a user does next: upstream fleetctl, `lab vm ssh` and `lab fleet status` with the host keys the
+// role cloud-config reported (no --accept-new), and an etcd without its v2 API named at once.
+// About three minutes under TCG; LAB_TEST_FLEET_UP=0 skips it locally.
 const fleetWanted = process.env.LAB_TEST_FLEET_UP !== "0" || process.env.CI === "true";
-describe.skipIf(skip || !fleetWanted)("lab up with fleet units (lab-fleet image)", () => {
+describe.skipIf(skip || !fleetWanted)("lab up with fleet units (Flatcar-shaped image)", () => {
   let lab: LabEnv;
   let dir: string;
   let file: string;
+  const fleetctl = async (args: string[]) =>
+    String(
+      (await inNs(lab.ns, [sharedBin("fleetctl"), "--endpoint", "http://172.16.11.10:49153", ...args]))
+        .stdout,
+    );
 
   beforeAll(async () => {
-    if (!existsSync(path.join(fleetBundle, "manifest.json")))
-      throw new Error("build the lab-fleet image first: npx zx scripts/build-fleet-image.mjs");
+    requireFlatcarBundle();
     lab = await createLabEnv(await createNetns("labF"));
     dir = await mkdtemp(path.join(tmpdir(), "lab-upf-"));
     await mkdir(path.join(dir, "units"));
@@ -238,7 +251,7 @@ describe.skipIf(skip || !fleetWanted)("lab up with fleet units (lab-fleet image)
     file = path.join(dir, "lab.yaml");
     await writeFile(
       file,
-      `networks:\n  - name: default\n    subnet: 172.16.11.0/24\n    cluster:\n      podNetwork: 10.0.0.0/16\nimages:\n  - name: lab-fleet\n    import: ${fleetBundle}\nmachines:\n  - name: etcd\n    role: etcd\n    ip: 172.16.11.10\n    memory: 512\n  - group: node\n    role: kubernetes\n    count: 2\n    memory: 512\nfleet:\n  units: [hello.service]\n`,
+      `networks:\n  - name: default\n    subnet: 172.16.11.0/24\n    cluster:\n      podNetwork: 10.0.0.0/16\nimages:\n  - name: ${FLATCAR_IMAGE}\n    import: ${FLATCAR_BUNDLE}\nmachines:\n  - name: etcd\n    role: etcd\n    ip: 172.16.11.10\n    memory: 512\n  - group: node\n    role: kubernetes\n    count: 2\n    memory: 512\nfleet:\n  units: [hello.service]\n`,
     );
   });
 
@@ -248,11 +261,27 @@ describe.skipIf(skip || !fleetWanted)("lab up with fleet units (lab-fleet image)
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  it("refuses at planning while the mirror lacks etcd and fleetd, naming the command", async () => {
+    const r = await lab.lab(["up", "-f", file], { reject: false });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(
+      /role etcd runs etcd from the lab mirror, which does not have it: run 'lab mirror add --for fleet'/,
+    );
+    expect(r.stderr).toMatch(/role kubernetes runs fleetd from the lab mirror/);
+    expect((await lab.labJson<unknown[]>(["vm", "list", "--json"])).length).toBe(0);
+  });
+
   it("seeds flannel, waits for all three machines in fleet, launches the unit; again: nothing to do", async () => {
+    await importMirrorPrograms(lab);
+    const started = Date.now();
     const r = await lab.lab(["up", "-f", file]);
+    console.log(
+      `lab up (Flatcar-shaped, etcd + 2 kubernetes): ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
     expect(r.stderr).toMatch(/flannel default: set in etcd on 172\.16\.11\.10/);
     expect(r.stderr).toMatch(/fleet machines: 3 machine\(s\) registered/);
     expect(r.stderr).toMatch(/unit hello\.service: launched/);
+    expect(r.stderr).toMatch(/ssh host keys in known_hosts/);
     expect((await lab.lab(["up", "-f", file])).stdout).toMatch(/^nothing to do/);
     const status = await lab.labJson<{ fleet: { machines: unknown[]; units: { name: string }[] } }>([
       "status",
@@ -261,8 +290,123 @@ describe.skipIf(skip || !fleetWanted)("lab up with fleet units (lab-fleet image)
     ]);
     expect(status.fleet.machines).toHaveLength(3);
     expect(status.fleet.units.map((u) => u.name)).toEqual(["hello.service"]);
+  }, 600_000);
+
+  it("upstream fleetctl lists the three machines with their roles", async () => {
+    const rows = (await fleetctl(["list-machines", "--full", "--no-legend", "--fields", "ip,metadata"]))
+      .trim()
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/))
+      .sort();
+    expect(rows).toEqual([
+      ["172.16.11.10", "role=etcd"],
+      ["172.16.11.11", "role=kubernetes"],
+      ["172.16.11.12", "role=kubernetes"],
+    ]);
+  });
+
+  it("lab vm ssh works right after lab up without --accept-new; no unit failed on any machine", async () => {
+    for (const vm of ["etcd", "node-1", "node-2"]) {
+      expect((await lab.lab(["vm", "ssh", vm, "--", "hostname"])).stdout.trim()).toBe(vm);
+      const failed = await lab.lab([
+        "vm",
+        "ssh",
+        vm,
+        "--",
+        "systemctl",
+        "--failed",
+        "--no-legend",
+        "--plain",
+      ]);
+      expect(failed.stdout.trim(), `${vm}: systemctl --failed`).toBe("");
+      // Flatcar has neither: lab's own units run the mirror's programs.
+      const which = await lab.lab([
+        "vm",
+        "ssh",
+        vm,
+        "--",
+        "ls /usr/bin/etcd /usr/bin/fleetd 2>/dev/null; true",
+      ]);
+      expect(which.stdout.trim()).toBe("");
+    }
+    const etcdActive = await lab.lab([
+      "vm",
+      "ssh",
+      "etcd",
+      "--",
+      "systemctl",
+      "is-active",
+      "lab-etcd",
+      "lab-fleet",
+    ]);
+    expect(etcdActive.stdout.trim().split("\n")).toEqual(["active", "active"]);
+  }, 180_000);
+
+  it("the image is shaped like Flatcar where lab depends on it (images/lab-flatcar/README.md)", async () => {
+    const out = await lab.lab([
+      "vm",
+      "ssh",
+      "node-1",
+      "--",
+      [
+        "findmnt -no OPTIONS /usr | tr , '\\n' | grep -x ro",
+        "sudo touch /etc/lab-w /opt/lab-w && echo etc-opt-writable",
+        "id -un; sudo -n id -un",
+        "command -v update-ssh-keys coreos-cloudinit",
+        "systemctl is-active containerd sshd-keygen",
+        "test -S /run/containerd/containerd.sock && echo cri-socket",
+        "grep -c 'SystemdCgroup = true' /etc/containerd/config.toml",
+        "ls /opt/cni/bin 2>/dev/null | wc -l",
+        "systemctl list-unit-files --no-legend 'etcd2*' 'fleet*' 'lab-ssh*' | wc -l",
+        "systemctl --version | head -1 | cut -d' ' -f2",
+      ].join("; "),
+    ]);
+    expect(out.stdout.trim().split("\n")).toEqual([
+      "ro",
+      "etc-opt-writable",
+      "core",
+      "root",
+      "/usr/bin/update-ssh-keys",
+      "/usr/bin/coreos-cloudinit",
+      "active",
+      "active",
+      "cri-socket",
+      "1",
+      "0",
+      "0",
+      "257",
+    ]);
+  }, 120_000);
+
+  it("lab fleet status shows the unit through ssh to its machine", async () => {
+    const r = await lab.lab(["fleet", "status", "hello.service"]);
+    expect(r.stdout).toMatch(/Active: active \(running\)/);
+  }, 120_000);
+
+  it("an etcd without the v2 API is named at once by lab fleet, not waited for", async () => {
+    const dropIn = "/run/systemd/system/lab-etcd.service.d";
+    await lab.lab([
+      "vm",
+      "ssh",
+      "etcd",
+      "--",
+      `sudo mkdir -p ${dropIn} && printf '[Service]\\nExecStart=\\nExecStart=/opt/bin/etcd\\n' | sudo tee ${dropIn}/no-v2.conf >/dev/null && sudo systemctl daemon-reload && sudo systemctl restart lab-etcd`,
+    ]);
+    const started = Date.now();
+    const r = await lab.lab(["fleet", "list-machines"], { reject: false });
+    expect(r.exitCode).toBe(8);
+    expect(r.stderr).toMatch(/does not serve the v2 API that fleet needs/);
+    expect(r.stderr).toMatch(/hint: run etcd 3\.5 with --enable-v2=true/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    await lab.lab([
+      "vm",
+      "ssh",
+      "etcd",
+      "--",
+      `sudo rm -r ${dropIn} && sudo systemctl daemon-reload && sudo systemctl restart lab-etcd`,
+    ]);
     const down = await lab.lab(["down", "-f", file, "--forget"]);
     expect(down.stdout).toMatch(/unit hello\.service: destroyed in fleet/);
     expect(await links(lab.ns)).toEqual(["lo"]);
-  }, 480_000);
+  }, 180_000);
 });

@@ -39,32 +39,66 @@ function parseBoth(text: string): { v12: Record<string, unknown>; v11: Record<st
   return { v12, v11 };
 }
 
+const include = (file: string) => readFileSync(path.join(templates, "include", file), "utf8");
+const labKube = include("lab-kube.sh");
+const coredns = include("coredns.yaml");
+
+const hostkeysFile = {
+  path: "/opt/lab/bin/lab-hostkeys",
+  permissions: "0755",
+  owner: "root",
+  content: include("lab-hostkeys.sh"),
+};
+const fleetEnv = (ip: string, role: string, endpoint: string) => ({
+  path: "/etc/lab/fleet.env",
+  permissions: "0644",
+  owner: "root",
+  content: `FLEET_PUBLIC_IP=${ip}\nFLEET_METADATA=role=${role}\nFLEET_ETCD_SERVERS=${endpoint}\n`,
+});
+const hostkeysUnit = {
+  name: "lab-hostkeys.service",
+  command: "start",
+  content: include("lab-hostkeys.service"),
+};
+const fleetUnits = [
+  { name: "lab-fleet.socket", content: include("lab-fleet.socket") },
+  { name: "lab-fleet.service", command: "start", content: include("lab-fleet.service") },
+];
+
 function etcdExpected(name: string, ip: string, keys: string[]) {
   return {
     hostname: name,
     ssh_authorized_keys: keys,
-    coreos: {
-      etcd2: {
-        name,
-        advertise_client_urls: `http://${ip}:2379`,
-        listen_client_urls: "http://0.0.0.0:2379,http://0.0.0.0:4001",
-        initial_advertise_peer_urls: `http://${ip}:2380`,
-        listen_peer_urls: `http://${ip}:2380`,
-        initial_cluster: `${name}=http://${ip}:2380`,
-        initial_cluster_state: "new",
+    write_files: [
+      {
+        path: "/etc/lab/etcd.env",
+        permissions: "0644",
+        owner: "root",
+        content: [
+          `ETCD_NAME=${name}`,
+          "ETCD_DATA_DIR=/var/lib/lab-etcd",
+          `ETCD_ADVERTISE_CLIENT_URLS=http://${ip}:2379`,
+          "ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001",
+          `ETCD_INITIAL_ADVERTISE_PEER_URLS=http://${ip}:2380`,
+          `ETCD_LISTEN_PEER_URLS=http://${ip}:2380`,
+          `ETCD_INITIAL_CLUSTER=${name}=http://${ip}:2380`,
+          "ETCD_INITIAL_CLUSTER_STATE=new",
+          "",
+        ].join("\n"),
       },
-      fleet: { public_ip: ip, metadata: "role=etcd", etcd_servers: `http://${ip}:2379` },
+      fleetEnv(ip, "etcd", `http://${ip}:2379`),
+      hostkeysFile,
+    ],
+    coreos: {
       update: { reboot_strategy: "off" },
       units: [
-        { name: "etcd2.service", command: "start" },
-        { name: "fleet.service", command: "start" },
+        hostkeysUnit,
+        { name: "lab-etcd.service", command: "start", content: include("lab-etcd.service") },
+        ...fleetUnits,
       ],
     },
   };
 }
-
-const labKube = readFileSync(path.join(templates, "include", "lab-kube.sh"), "utf8");
-const coredns = readFileSync(path.join(templates, "include", "coredns.yaml"), "utf8");
 
 function kubernetesExpected(name: string, ip: string, endpoint: string, keys: string[]) {
   return {
@@ -79,12 +113,14 @@ function kubernetesExpected(name: string, ip: string, endpoint: string, keys: st
         owner: "root",
         content: `LAB_NAME=${name}\nLAB_IP=${ip}\nLAB_ETCD=${endpoint}\nLAB_MIRROR=http://172.16.11.1:8080\nLAB_DOMAIN=lab\n`,
       },
+      fleetEnv(ip, "kubernetes", endpoint),
+      hostkeysFile,
     ],
     coreos: {
-      fleet: { public_ip: ip, metadata: "role=kubernetes", etcd_servers: endpoint },
       update: { reboot_strategy: "off" },
       units: [
-        { name: "fleet.service", command: "start" },
+        hostkeysUnit,
+        ...fleetUnits,
         {
           name: "containerd.service",
           drop_ins: [{ name: "10-lab-flannel.conf", content: "[Unit]\nAfter=flanneld.service\n" }],
@@ -193,11 +229,7 @@ describe("hostile values", () => {
           ? etcdExpected(name, "172.16.11.10", hostileKeys)
           : kubernetesExpected(name, "172.16.11.10", endpoint, hostileKeys);
       expect(v11).toEqual(expected);
-      expect(Object.keys(v11)).toEqual(
-        role === "etcd"
-          ? ["hostname", "ssh_authorized_keys", "coreos"]
-          : ["hostname", "ssh_authorized_keys", "write_files", "coreos"],
-      );
+      expect(Object.keys(v11)).toEqual(["hostname", "ssh_authorized_keys", "write_files", "coreos"]);
     }
   });
 
@@ -352,7 +384,7 @@ describe("extra cloud-config", () => {
     const extra = {
       ssh_authorized_keys: [EXTRA_KEY],
       coreos: {
-        fleet: { metadata: "role=kubernetes,disk=ssd" },
+        locksmith: { group: "lab" },
         units: [{ name: "docker.service", command: "start" }],
       },
       write_files: [{ path: "/etc/motd", content: "hello {{ip}}\nno: key\n", permissions: "0644" }],
@@ -366,8 +398,8 @@ describe("extra cloud-config", () => {
       hostname: "etcd",
       ssh_authorized_keys: [...input().sshKeys, EXTRA_KEY],
       coreos: {
-        fleet: { ...base.coreos.fleet, metadata: "role=kubernetes,disk=ssd" },
         update: { reboot_strategy: "off" },
+        locksmith: { group: "lab" },
         units: [...base.coreos.units, { name: "docker.service", command: "start" }],
       },
       write_files: [...base.write_files, ...extra.write_files],

@@ -63,12 +63,12 @@ describe("artifact list file", () => {
     [
       "both sha256 and sha256_url",
       one("name: a", "url: http://x/a", `sha256: ${HEX}`, "sha256_url: http://x/a.sha256"),
-      /artifacts\[0\]\.sha256_url: give only one of sha256 or sha256_url/,
+      /artifacts\[0\]\.sha256_url: give only one of sha256, sha256_url or trust/,
     ],
     [
       "neither sha256 nor sha256_url",
       one("name: a", "url: http://x/a"),
-      /artifacts\[0\]\.sha256: give sha256 .* or sha256_url/,
+      /artifacts\[0\]\.sha256: give sha256 .* sha256_url .* trust: "first-use"/,
     ],
     [
       "bad hex",
@@ -329,7 +329,7 @@ describe("adding with a published digest", () => {
 
   it("wants exactly one of sha256 and sha256Url", async () => {
     const req = { name: "x", url: `${origin}/bin/kube-apiserver` };
-    await expect(addArtifact(ctx, req)).rejects.toThrow(/exactly one of sha256 or sha256Url/);
+    await expect(addArtifact(ctx, req)).rejects.toThrow(/exactly one of sha256, sha256Url or trustFirstUse/);
     await expect(
       addArtifact(ctx, { ...req, sha256: HEX, sha256Url: `${origin}/bin/kube-apiserver.sha256` }),
     ).rejects.toThrow(/exactly one/);
@@ -398,5 +398,103 @@ describe("adding a whole list", () => {
     await writeFile(path.join(dir, "web.artifacts.yaml"), listText());
     const list = await loadArtifactSet("web", dir);
     expect((await addArtifactList(list, addEntry)).map((r) => r.status)).toEqual(["added", "added", "added"]);
+  });
+});
+
+describe("release archives and digests lists (units/fleet.artifacts.yaml)", () => {
+  const ETCD = Buffer.from("#!/bin/sh\necho etcd stand-in\n");
+  /** A .tar.gz laid out as etcd-io/etcd's release archives: DIR/etcd, DIR/etcdctl. */
+  async function tarball(): Promise<Buffer> {
+    const dir = path.join(base, "rel");
+    await mkdir(path.join(dir, "etcd-v3.5.16-linux-amd64"), { recursive: true });
+    await writeFile(path.join(dir, "etcd-v3.5.16-linux-amd64/etcd"), ETCD);
+    await writeFile(path.join(dir, "etcd-v3.5.16-linux-amd64/etcdctl"), "ctl");
+    const out = path.join(base, "rel.tgz");
+    await createHost().run(["tar", "-czf", out, "-C", dir, "etcd-v3.5.16-linux-amd64"]);
+    return readFile(out);
+  }
+  const url = () => `${origin}/v3.5.16/etcd-v3.5.16-linux-amd64.tar.gz`;
+
+  it("picks the archive's line of a SHA256SUMS file, and refuses one that does not list it once", () => {
+    const sums = `${"1".repeat(64)}  etcd-v3.5.16-darwin-amd64.zip\n${HEX}  etcd-v3.5.16-linux-amd64.tar.gz\n`;
+    expect(parsePublishedDigest(sums, "http://x/SHA256SUMS", "etcd-v3.5.16-linux-amd64.tar.gz")).toBe(HEX);
+    expect(() => parsePublishedDigest(sums, "http://x/SHA256SUMS", "other.tar.gz")).toThrow(
+      /other\.tar\.gz 0 times/,
+    );
+  });
+
+  it("downloads the archive once, checks it against SHA256SUMS and serves the member", async () => {
+    const tgz = await tarball();
+    served.set("/v3.5.16/etcd-v3.5.16-linux-amd64.tar.gz", tgz);
+    served.set(
+      "/v3.5.16/SHA256SUMS",
+      `${sha("other")}  etcd-v3.5.16-linux-arm64.tar.gz\n${sha(tgz)}  etcd-v3.5.16-linux-amd64.tar.gz\n`,
+    );
+    const req = {
+      name: "etcd",
+      url: url(),
+      sha256Url: `${origin}/v3.5.16/SHA256SUMS`,
+      member: "etcd-v3.5.16-linux-amd64/etcd",
+    };
+    const r = await addArtifact(ctx, req);
+    expect(r.changed).toBe(true);
+    expect(r.entry).toMatchObject({ sha256: sha(ETCD), download: { sha256: sha(tgz), trust: "published" } });
+    expect(await readFile(ctx.paths.mirror.artifact("etcd"))).toEqual(ETCD);
+    // Again: nothing downloaded (only the digest list is read again).
+    expect((await addArtifact(ctx, req)).changed).toBe(false);
+    expect(hits.get("/v3.5.16/etcd-v3.5.16-linux-amd64.tar.gz")).toBe(1);
+  });
+
+  it("refuses an archive that does not match, and a member that is not in it, keeping nothing", async () => {
+    const tgz = await tarball();
+    served.set("/v3.5.16/etcd-v3.5.16-linux-amd64.tar.gz", tgz);
+    await expect(
+      addArtifact(ctx, { name: "etcd", url: url(), sha256: HEX, member: "etcd-v3.5.16-linux-amd64/etcd" }),
+    ).rejects.toThrow(/not the expected/);
+    await expect(
+      addArtifact(ctx, {
+        name: "etcd",
+        url: url(),
+        sha256: sha(tgz),
+        member: "etcd-v3.5.16-linux-amd64/nope",
+      }),
+    ).rejects.toThrow();
+    await expect(
+      addArtifact(ctx, { name: "etcd", url: url(), sha256: sha(tgz), member: "../etc/passwd" }),
+    ).rejects.toThrow(/invalid archive member/);
+    expect(await readMirrorIndex(ctx.paths.mirror.index)).toEqual([]);
+  });
+
+  it("trusts a digest-less release on first use: computes, reports and records the download's digest", async () => {
+    const tgz = await tarball();
+    served.set("/v3.5.16/etcd-v3.5.16-linux-amd64.tar.gz", tgz);
+    const said: string[] = [];
+    const c = { ...ctx, progress: (m: string) => said.push(m) } as LabContext;
+    const r = await addArtifact(c, {
+      name: "etcd",
+      url: url(),
+      trustFirstUse: true,
+      member: "etcd-v3.5.16-linux-amd64/etcd",
+    });
+    expect(r.entry.download).toEqual({ sha256: sha(tgz), trust: "first-use" });
+    expect(said.join("\n")).toMatch(new RegExp(`trust on first use: .* has sha256 ${sha(tgz)}`));
+  });
+
+  it("the repository's fleet list names upstream releases with a published or first-use digest", async () => {
+    const list = await loadArtifactSet("fleet", UNITS);
+    expect(
+      list.artifacts.map((a) => [
+        a.name,
+        a.member,
+        a.sha256Url ?? (a.trustFirstUse ? "first-use" : a.sha256),
+      ]),
+    ).toEqual([
+      [
+        "etcd",
+        "etcd-v3.5.16-linux-amd64/etcd",
+        "https://github.com/etcd-io/etcd/releases/download/v3.5.16/SHA256SUMS",
+      ],
+      ["fleetd", "fleet-v1.0.0-linux-amd64/fleetd", "first-use"],
+    ]);
   });
 });

@@ -3,6 +3,7 @@ import path from "node:path";
 import { LabClient } from "../../client/client.js";
 import { FleetApiError, UsageError } from "../../errors.js";
 import { DEFAULT_FLEET_PORT, FleetClient } from "../../fleet/api.js";
+import { assertEtcdV2 } from "../../fleet/etcd-v2.js";
 import { destroyUnits, listUnits, setTargetState } from "../../fleet/ops.js";
 import { FLANNEL_UNIT, planStart } from "../../fleet/prerequisites.js";
 import { globToRegExp, type ResolvedUnit, resolveUnits } from "../../fleet/resolve-units.js";
@@ -37,6 +38,8 @@ export async function fleetEndpoint(opts: FleetOpts): Promise<string> {
       hint: "create one ('lab vm create etcd --role etcd'), or pass --endpoint http://IP:49153",
     });
   }
+  // fleet there keeps everything in etcd's v2 API: an etcd without it is reported now, not as a timeout.
+  await assertEtcdV2(etcd.ip);
   return `http://${etcd.ip}:${DEFAULT_FLEET_PORT}`;
 }
 

@@ -106,16 +106,27 @@ async function addSet(set: string, opts: MirrorOpts): Promise<void> {
     list,
     (e) =>
       post(
-        e.sha256
-          ? { name: e.name, url: e.url, sha256: e.sha256 }
-          : { name: e.name, url: e.url, sha256Url: e.sha256Url },
+        {
+          name: e.name,
+          url: e.url,
+          ...(e.sha256
+            ? { sha256: e.sha256 }
+            : e.sha256Url
+              ? { sha256Url: e.sha256Url }
+              : { trustFirstUse: true }),
+          ...(e.member ? { member: e.member } : {}),
+        },
         opts,
       ),
     opts.json
       ? undefined
-      : (r) =>
+      : (r, e) =>
           process.stdout.write(
-            `mirror ${r.name}: ${r.status === "added" ? "added" : "present with that sha256, nothing transferred"}\n`,
+            `mirror ${r.name}: ${r.status === "added" ? "added" : "present with that sha256, nothing transferred"}${
+              r.status === "added" && e.trustFirstUse
+                ? `; trusted on first use (the publisher gives no digest): recorded sha256 ${r.sha256}`
+                : ""
+            }\n`,
           ),
   );
   if (opts.json) return printJson(results);
