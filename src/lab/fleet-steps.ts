@@ -4,7 +4,9 @@
 import { FleetApiError } from "../errors.js";
 import { DEFAULT_FLEET_PORT, FleetClient, type FleetMachine, type FleetUnit } from "../fleet/api.js";
 import { setTargetState } from "../fleet/ops.js";
+import { NO_RETRY, type RetryNotice, type RetryPolicy } from "../fleet/retry.js";
 import type { UnitOption } from "../fleet/unit-file.js";
+import { waitFor } from "../fleet/wait.js";
 import type { FlannelConfig } from "./steps.js";
 
 export const ETCD_PORT = 2379;
@@ -19,7 +21,19 @@ export interface FleetGate {
   units(): Promise<FleetUnit[]>;
   /** Submits the unit (when fleet does not have it) and sets its desired state to launched. */
   launch(name: string, options: UnitOption[]): Promise<void>;
+  /**
+   * Waits as `lab fleet start` does until fleet's agents run the unit where it belongs; a unit
+   * that fails throws with details.unit and details.machineID. Returns where it runs, in words.
+   */
+  waitActive(name: string, opts: UnitWait): Promise<string>;
   destroy(name: string): Promise<void>;
+}
+
+export interface UnitWait {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Where the unit stands while it is not active yet. */
+  note?: (message: string) => void;
 }
 
 export interface FleetObserved {
@@ -29,9 +43,20 @@ export interface FleetObserved {
   flannel?: string;
 }
 
+export interface GateOptions {
+  timeoutMs?: number;
+  /** Retries of idempotent requests on fleet's 5xx and dropped connections (DEFAULT_RETRY). */
+  retry?: RetryPolicy;
+  onRetry?: (n: RetryNotice) => void;
+  signal?: AbortSignal;
+}
+
+/** For a quick look (plan, status): one attempt, a short timeout; silence means "unknown". */
+export const OBSERVE: GateOptions = { timeoutMs: 1500, retry: NO_RETRY };
+
 /** The gate through src/fleet's API client, on the etcd machine's fleet API (TCP 49153). */
-export function httpFleetGate(ip: string, timeoutMs = 10_000): FleetGate {
-  const client = new FleetClient(`http://${ip}:${FLEET_PORT}`, timeoutMs);
+export function httpFleetGate(ip: string, opts: GateOptions = {}): FleetGate {
+  const client = new FleetClient(`http://${ip}:${FLEET_PORT}`, opts);
   return {
     machines: () => client.machines(),
     units: () => client.units(),
@@ -41,6 +66,20 @@ export function httpFleetGate(ip: string, timeoutMs = 10_000): FleetGate {
         blockAttempts: 0,
         timeoutMs: 0,
       }),
+    async waitActive(name, w) {
+      let on: string[] = [];
+      await waitFor(client, [name], "launched", {
+        block: true,
+        blockAttempts: 0,
+        timeoutMs: w.timeoutMs,
+        signal: w.signal,
+        onPending: (_n, status) => w.note?.(status),
+        onProgress: (_m, u) => {
+          on = u.on;
+        },
+      });
+      return `active on ${on.sort().join(", ")}`;
+    },
     destroy: async (name) => void (await client.deleteUnit(name)),
   };
 }

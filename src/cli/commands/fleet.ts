@@ -5,6 +5,7 @@ import { FleetApiError, UsageError } from "../../errors.js";
 import { DEFAULT_FLEET_PORT, FleetClient } from "../../fleet/api.js";
 import { destroyUnits, listUnits, setTargetState } from "../../fleet/ops.js";
 import { globToRegExp, resolveUnits } from "../../fleet/resolve-units.js";
+import { DEFAULT_RETRY, type RetryPolicy, ttyRetryNotice } from "../../fleet/retry.js";
 import { serializeUnitFile } from "../../fleet/unit-file.js";
 import type { TargetState } from "../../fleet/xfleet.js";
 import { repoRoot } from "../../state/repo.js";
@@ -13,6 +14,7 @@ import { printJson, printTable } from "../output.js";
 
 interface FleetOpts {
   endpoint?: string;
+  retryFor?: string;
   unitsDir?: string;
   replace?: boolean;
   block?: boolean;
@@ -36,7 +38,19 @@ export async function fleetEndpoint(opts: FleetOpts): Promise<string> {
   return `http://${etcd.ip}:${DEFAULT_FLEET_PORT}`;
 }
 
-const client = async (opts: FleetOpts) => new FleetClient(await fleetEndpoint(opts));
+function retryPolicy(opts: FleetOpts): RetryPolicy {
+  if (opts.retryFor === undefined) return DEFAULT_RETRY;
+  const seconds = Number(opts.retryFor);
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new UsageError("--retry-for must be a number of seconds (0: no retries)");
+  return { ...DEFAULT_RETRY, forMs: seconds * 1000 };
+}
+
+const client = async (opts: FleetOpts) =>
+  new FleetClient(await fleetEndpoint(opts), {
+    retry: retryPolicy(opts),
+    onRetry: ttyRetryNotice(process.stderr),
+  });
 const unitsDir = (opts: FleetOpts) => path.resolve(opts.unitsDir ?? path.join(repoRoot(), "units"));
 
 function waitOptions(opts: FleetOpts) {
