@@ -3,6 +3,7 @@
 import path from "node:path";
 import type { LabClient } from "../client/client.js";
 import { FleetApiError } from "../errors.js";
+import { DEFAULT_RETRY } from "../fleet/retry.js";
 import type { ImageStatus } from "../image/status.js";
 import type { StepActions } from "./executor.js";
 import {
@@ -29,6 +30,7 @@ export interface ActionOptions {
 }
 
 const MiB = 1024 * 1024;
+const FLEET_TIMEOUT_MS = 300_000;
 
 function progress(note: (m: string) => void) {
   return (e: Record<string, unknown>) => {
@@ -97,16 +99,21 @@ function imageActions(step: Extract<Step, { kind: "image" }>, o: ActionOptions):
   };
 }
 
-/** fleet through the gate; its retries show on the step's line ("fleet answered 500, retrying…"). */
+/**
+ * fleet through the gate; its retries show on the step's line ("fleet answered 503, retrying…").
+ * A fleet whose etcd answers slowly (fleetd gives each etcd request 1 s) keeps answering 5xx for
+ * minutes on loaded TCG guests: it may take as long as a step may wait.
+ */
 function gateFor(o: ActionOptions, ip: string, note: (m: string) => void, signal: AbortSignal): FleetGate {
   return (o.fleetGate ?? httpFleetGate)(ip, {
     signal,
+    retry: { ...DEFAULT_RETRY, forMs: o.fleetTimeoutMs ?? FLEET_TIMEOUT_MS },
     onRetry: (n) => note(`fleet ${n.why}, retrying…`),
   });
 }
 
 function fleetActions(step: Step, o: ActionOptions): StepActions {
-  const timeoutMs = o.fleetTimeoutMs ?? 300_000;
+  const timeoutMs = o.fleetTimeoutMs ?? FLEET_TIMEOUT_MS;
   return {
     exclusive: false,
     async apply(note, signal) {
@@ -134,7 +141,7 @@ function fleetActions(step: Step, o: ActionOptions): StepActions {
  * runs it on every machine it belongs on. A unit that fails is reported with its journal's tail.
  */
 function unitActions(step: Extract<Step, { kind: "unit" }>, o: ActionOptions): StepActions {
-  const timeoutMs = o.fleetTimeoutMs ?? 300_000;
+  const timeoutMs = o.fleetTimeoutMs ?? FLEET_TIMEOUT_MS;
   return {
     exclusive: false,
     async apply(note, signal) {
@@ -144,7 +151,7 @@ function unitActions(step: Extract<Step, { kind: "unit" }>, o: ActionOptions): S
     async ready(note, signal) {
       const gate = gateFor(o, step.etcdIp, note, signal);
       try {
-        return await gate.waitActive(step.name, { timeoutMs, signal, note });
+        return await gate.waitActive(step.name, { timeoutMs, signal, note, intervalMs: 2000 });
       } catch (err) {
         const machineID = err instanceof FleetApiError ? err.details?.machineID : undefined;
         if (!(err instanceof FleetApiError) || typeof machineID !== "string") throw err;

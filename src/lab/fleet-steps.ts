@@ -34,6 +34,8 @@ export interface UnitWait {
   signal?: AbortSignal;
   /** Where the unit stands while it is not active yet. */
   note?: (message: string) => void;
+  /** Between checks (1 s unless given). */
+  intervalMs?: number;
 }
 
 export interface FleetObserved {
@@ -73,6 +75,7 @@ export function httpFleetGate(ip: string, opts: GateOptions = {}): FleetGate {
         blockAttempts: 0,
         timeoutMs: w.timeoutMs,
         signal: w.signal,
+        intervalMs: w.intervalMs,
         onPending: (_n, status) => w.note?.(status),
         onProgress: (_m, u) => {
           on = u.on;

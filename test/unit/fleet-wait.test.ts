@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { LabClient } from "../../src/client/client.js";
 import { FleetApiError } from "../../src/errors.js";
 import type { FleetMachine, FleetUnit, FleetUnitState } from "../../src/fleet/api.js";
-import { waitFor } from "../../src/fleet/wait.js";
+import { readSnapshot, waitFor } from "../../src/fleet/wait.js";
 import { actionsFor } from "../../src/lab/actions.js";
 import { executeSteps, type StepEvent } from "../../src/lab/executor.js";
 import type { FleetGate } from "../../src/lab/fleet-steps.js";
@@ -100,26 +100,30 @@ describe("waiting for units as lab fleet start does", () => {
     );
   });
 
-  it("concurrent waits on one fleet share each check", async () => {
-    const fleet = fleetThrough(
-      [GLOBAL, { ...GLOBAL, name: "h.service" }],
-      [
-        [],
-        [],
-        [
-          state("g.service", 1, "active"),
-          state("g.service", 2, "active"),
-          state("h.service", 1, "active"),
-          state("h.service", 2, "active"),
-        ],
-      ],
-    );
-    const wait = { ...fast, intervalMs: 50 };
+  it("concurrent waits on one fleet share each check; a failed read is asked again", async () => {
+    const both = [
+      state("g.service", 1, "active"),
+      state("g.service", 2, "active"),
+      state("h.service", 1, "active"),
+      state("h.service", 2, "active"),
+    ];
+    const fleet = fleetThrough([GLOBAL, { ...GLOBAL, name: "h.service" }], [both]);
     await Promise.all([
-      waitFor(fleet, ["g.service"], "launched", wait),
-      waitFor(fleet, ["h.service"], "launched", wait),
+      waitFor(fleet, ["g.service"], "launched", fast),
+      waitFor(fleet, ["h.service"], "launched", fast),
     ]);
-    expect(fleet.reads()).toBe(3);
+    expect(fleet.reads()).toBe(1);
+    await readSnapshot(fleet, 60_000);
+    expect(fleet.reads()).toBe(1);
+
+    let fail = true;
+    const flaky = {
+      ...fleetThrough([], [[]]),
+      units: async () => (fail ? Promise.reject(new Error("503")) : []),
+    };
+    await expect(readSnapshot(flaky, 60_000)).rejects.toThrow("503");
+    fail = false;
+    expect((await readSnapshot(flaky, 60_000)).units).toEqual([]);
   });
 });
 
