@@ -225,8 +225,7 @@ function fleetCommands(program: Command): void {
     .option("--endpoint <url>", "fleet API (default: $FLEETCTL_ENDPOINT, else http://<etcd machine>:49153)")
     .option(
       "--retry-for <seconds>",
-      "how long to retry fleet's 5xx answers and refused or dropped connections",
-      "60",
+      "how long to retry fleet's 5xx answers and refused or dropped connections (default: 60, or --timeout when waiting)",
     )
     .addHelpText(
       "after",

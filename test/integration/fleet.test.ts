@@ -127,6 +127,15 @@ for (const { build, bundle } of VARIANTS)
         expect(unreachable.exitCode).toBe(8);
         expect(unreachable.stderr).toMatch(/fleet at http:\/\/127\.0\.0\.1:1 is unreachable/);
         expect(unreachable.stderr).toMatch(/hint:/);
+        // Nothing listens on the fleet port of the namespace's loopback: refused, retried, bounded.
+        const refused = await lab.lab(
+          ["fleet", "--endpoint", "http://127.0.0.1:49153", "--retry-for", "2", "list-machines"],
+          { reject: false },
+        );
+        expect(refused.exitCode).toBe(8);
+        expect(refused.stderr).toMatch(
+          /is unreachable .*ECONNREFUSED.*; gave up after \d+ attempts over \d s/,
+        );
         expect(await fleetctl(["list-unit-files", "--no-legend", "--full"])).toBe(before);
       });
 

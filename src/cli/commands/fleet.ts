@@ -38,17 +38,18 @@ export async function fleetEndpoint(opts: FleetOpts): Promise<string> {
   return `http://${etcd.ip}:${DEFAULT_FLEET_PORT}`;
 }
 
-function retryPolicy(opts: FleetOpts): RetryPolicy {
-  if (opts.retryFor === undefined) return DEFAULT_RETRY;
+/** --retry-for; else as long as the command waits anyway (--timeout), at least DEFAULT_RETRY's bound. */
+function retryPolicy(opts: FleetOpts, waitMs = 0): RetryPolicy {
+  if (opts.retryFor === undefined) return { ...DEFAULT_RETRY, forMs: Math.max(DEFAULT_RETRY.forMs, waitMs) };
   const seconds = Number(opts.retryFor);
   if (!Number.isFinite(seconds) || seconds < 0)
     throw new UsageError("--retry-for must be a number of seconds (0: no retries)");
   return { ...DEFAULT_RETRY, forMs: seconds * 1000 };
 }
 
-const client = async (opts: FleetOpts) =>
+const client = async (opts: FleetOpts, waitMs?: number) =>
   new FleetClient(await fleetEndpoint(opts), {
-    retry: retryPolicy(opts),
+    retry: retryPolicy(opts, waitMs),
     onRetry: ttyRetryNotice(process.stderr),
   });
 const unitsDir = (opts: FleetOpts) => path.resolve(opts.unitsDir ?? path.join(repoRoot(), "units"));
@@ -70,9 +71,10 @@ function waitOptions(opts: FleetOpts) {
 
 async function toState(units: string[], opts: FleetOpts, state: TargetState, verb: string): Promise<void> {
   const resolved = await resolveUnits(units, unitsDir(opts));
-  const fleet = await client(opts);
+  const wait = waitOptions(opts);
+  const fleet = await client(opts, wait.block ? wait.timeoutMs : 0);
   try {
-    await setTargetState(fleet, resolved, state, !!opts.replace, waitOptions(opts));
+    await setTargetState(fleet, resolved, state, !!opts.replace, wait);
   } catch (err) {
     // A unit that failed on its machine: show what systemd logged there, then the error.
     const unit = (err as FleetApiError).details?.unit;
