@@ -81,6 +81,15 @@ export class FleetClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
+      // Retried as well (only idempotent requests ever are): a starved etcd machine answers late.
+      if ((err as Error).name === "TimeoutError") {
+        const secs = this.timeoutMs / 1000;
+        const error = new FleetApiError(`fleet ${method} ${path}: no answer within ${secs} s`, {
+          hint: "fleet on the etcd machine is overloaded or stuck; see 'lab vm logs NAME'",
+          cause: err,
+        });
+        return { retry: `did not answer within ${secs} s`, error };
+      }
       const error = new FleetApiError(
         `fleet at ${this.endpoint} is unreachable (${(err as Error).cause ?? (err as Error).message})`,
         {

@@ -296,7 +296,7 @@ describe.skipIf(skip || !fleetWanted)("lab up with fleet units (lab-fleet image)
       "acc-one.service",
       "acc-two.service",
     ]);
-  }, 480_000);
+  }, 600_000);
 
   it("a unit that fails fails lab up, with the tail of its journal", async () => {
     const r = await lab.lab(["up", "-f", broken], { reject: false });

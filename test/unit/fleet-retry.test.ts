@@ -13,7 +13,7 @@ interface Seen {
   url: string;
   body: string;
 }
-type Handler = (req: Seen, n: number) => { status: number; body?: unknown };
+type Handler = (req: Seen, n: number) => { status: number; body?: unknown; delayMs?: number };
 
 const FLEET_500 = { error: { code: 500, message: "" } };
 const FAST = { forMs: 3000, firstDelayMs: 5, maxDelayMs: 40 };
@@ -30,8 +30,10 @@ async function serve(handler: Handler, port = 0): Promise<{ url: string; seen: S
       const s = { method: req.method!, url: req.url!, body };
       seen.push(s);
       const a = handler(s, seen.length);
-      res.writeHead(a.status, { "content-type": "application/json" });
-      res.end(a.body === undefined ? "" : JSON.stringify(a.body));
+      setTimeout(() => {
+        res.writeHead(a.status, { "content-type": "application/json" });
+        res.end(a.body === undefined ? "" : JSON.stringify(a.body));
+      }, a.delayMs ?? 0);
     });
   });
   servers.push(server);
@@ -109,6 +111,17 @@ describe("fleet client retries", () => {
     });
     expect(await c.machines()).toEqual([{ id: "m1", primaryIP: "10.0.0.1" }]);
     expect(listening).toBeDefined();
+  });
+
+  it("retries a request fleet does not answer in time", async () => {
+    const { url, seen } = await serve((_r, n) =>
+      n === 1 ? { status: 200, body: { units: [] }, delayMs: 500 } : { status: 200, body: { units: [] } },
+    );
+    const notices: string[] = [];
+    const c = new FleetClient(url, { timeoutMs: 100, retry: FAST, onRetry: (n) => notices.push(n.why) });
+    expect(await c.units()).toEqual([]);
+    expect(notices).toEqual(["did not answer within 0.1 s"]);
+    expect(seen).toHaveLength(2);
   });
 
   it("never retries a 4xx answer", async () => {
