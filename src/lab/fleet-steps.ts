@@ -4,7 +4,7 @@
 import { FleetApiError } from "../errors.js";
 import { DEFAULT_FLEET_PORT, FleetClient, type FleetMachine, type FleetUnit } from "../fleet/api.js";
 import { setTargetState } from "../fleet/ops.js";
-import { NO_RETRY, type RetryNotice, type RetryPolicy } from "../fleet/retry.js";
+import type { RetryNotice, RetryPolicy } from "../fleet/retry.js";
 import type { UnitOption } from "../fleet/unit-file.js";
 import { waitFor } from "../fleet/wait.js";
 import type { FlannelConfig } from "./steps.js";
@@ -38,6 +38,8 @@ export interface UnitWait {
   intervalMs?: number;
 }
 
+const OBSERVE_MS = 4000;
+
 export interface FleetObserved {
   machines: FleetMachine[];
   units: FleetUnit[];
@@ -53,8 +55,15 @@ export interface GateOptions {
   signal?: AbortSignal;
 }
 
-/** For a quick look (plan, status): one attempt, a short timeout; silence means "unknown". */
-export const OBSERVE: GateOptions = { timeoutMs: 1500, retry: NO_RETRY };
+/**
+ * For a look before planning and for status: a few seconds at most, silence means "unknown". A
+ * plan made on "unknown" redoes fleet steps that were done (harmless, but lab up then reports
+ * changes): a loaded etcd machine gets a little time and a retry or two.
+ */
+export const OBSERVE: GateOptions = {
+  timeoutMs: OBSERVE_MS,
+  retry: { forMs: OBSERVE_MS, firstDelayMs: 250, maxDelayMs: 1000 },
+};
 
 /** The gate through src/fleet's API client, on the etcd machine's fleet API (TCP 49153). */
 export function httpFleetGate(ip: string, opts: GateOptions = {}): FleetGate {
@@ -163,7 +172,7 @@ export async function observeFleet(gate: FleetGate, etcdIp: string): Promise<Fle
     const [machines, units, flannel] = await Promise.all([
       gate.machines(),
       gate.units(),
-      readFlannelConfig(etcdIp, AbortSignal.timeout(1500)),
+      readFlannelConfig(etcdIp, AbortSignal.timeout(OBSERVE_MS)),
     ]);
     return { machines, units, flannel };
   } catch {

@@ -309,5 +309,5 @@ describe.skipIf(skip || !fleetWanted)("lab up with fleet units (lab-fleet image)
     const down = await lab.lab(["down", "-f", broken, "--forget"]);
     expect(down.stdout).toMatch(/unit acc-broken\.service: destroyed in fleet/);
     expect(await links(lab.ns)).toEqual(["lo"]);
-  }, 240_000);
+  }, 420_000);
 });
