@@ -92,7 +92,13 @@ for (const { build, bundle } of VARIANTS)
         const deadline = Date.now() + 300_000;
         let machines: FleetMachine[] = [];
         while (Date.now() < deadline) {
-          const r = await fleet(["list-machines", "--json"], { reject: false });
+          // One quick look per round: this loop is the wait (lab's own retries would nest in it).
+          const r = await lab.lab(
+            ["fleet", "--endpoint", ENDPOINT, "--retry-for", "0", "list-machines", "--json"],
+            {
+              reject: false,
+            },
+          );
           machines = r.exitCode === 0 ? JSON.parse(r.stdout) : [];
           if (machines.length === 3) break;
           await new Promise((res) => setTimeout(res, 2000));
@@ -107,7 +113,7 @@ for (const { build, bundle } of VARIANTS)
         const upstream = (await fleetctl(["list-machines", "--full", "--no-legend"])).trim().split("\n");
         if (build === "flatcar") await recordPhase("empty");
         expect(upstream.map((l) => l.split(/\s+/)[0]).sort()).toEqual(machines.map((m) => m.id).sort());
-      });
+      }, 330_000);
 
       it("refuses bad input before sending anything to fleet", async () => {
         const before = await fleetctl(["list-unit-files", "--no-legend", "--full"]);
