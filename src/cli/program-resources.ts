@@ -205,6 +205,10 @@ export function fleetCommands(program: Command): void {
     .command("fleet")
     .description("fleet units on the lab's machines, with fleetctl's verbs (fleet v1 API)")
     .option("--endpoint <url>", "fleet API (default: $FLEETCTL_ENDPOINT, else http://<etcd machine>:49153)")
+    .option(
+      "--retry-for <seconds>",
+      "how long to retry fleet's 5xx answers and refused or dropped connections (default: 60, or --timeout when waiting)",
+    )
     .addHelpText(
       "after",
       "\nUnits and globs resolve against units/ (or --units-dir, or explicit paths):\n  lab fleet start 'kube-*.service'\n  lab fleet start web@1.service          # instance of web@.service\n  lab fleet list-machines\n  lab fleet list-units --json\n  lab fleet destroy 'kube-*'",

@@ -59,3 +59,11 @@ export function serializeUnitFile(options: readonly UnitOption[]): string {
 export function optionValues(options: readonly UnitOption[], section: string, name: string): string[] {
   return options.filter((o) => o.section === section && o.name === name).map((o) => o.value);
 }
+
+/** Whether two option lists are the same unit: fleet keeps the order, so field by field in order. */
+export function sameUnitOptions(a: readonly UnitOption[], b: readonly UnitOption[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((o, i) => o.section === b[i]!.section && o.name === b[i]!.name && o.value === b[i]!.value)
+  );
+}

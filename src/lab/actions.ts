@@ -2,9 +2,18 @@ import type { LabClient } from "../client/client.js";
 import { uploadArtifact, uploadImage } from "../client/imports.js";
 import { HOSTKEYS_UNIT, imageRunsUnits, roleUnitNames } from "../cloudconfig/mirror-install.js";
 import { defaultTemplatesDir } from "../cloudconfig/render.js";
+import { FleetApiError } from "../errors.js";
+import { DEFAULT_RETRY } from "../fleet/retry.js";
 import type { ImageStatus } from "../image/status.js";
 import type { StepActions } from "./executor.js";
-import { type FleetGate, httpFleetGate, retry, waitForMachines, writeFlannelConfig } from "./fleet-steps.js";
+import {
+  type FleetGate,
+  type GateOptions,
+  httpFleetGate,
+  retry,
+  waitForMachines,
+  writeFlannelConfig,
+} from "./fleet-steps.js";
 import {
   HOSTKEYS_MARKER,
   READY_GUEST,
@@ -14,6 +23,7 @@ import {
   waitForReadyLine,
 } from "./ready.js";
 import type { Step } from "./steps.js";
+import { readUnitJournal, withJournal } from "./unit-journal.js";
 
 export interface ActionOptions {
   client: LabClient;
@@ -21,10 +31,13 @@ export interface ActionOptions {
   readyTimeoutMs?: number;
   /** How long etcd and fleet may take to answer once the machines run. */
   fleetTimeoutMs?: number;
-  fleetGate?: (etcdIp: string) => FleetGate;
+  fleetGate?: (etcdIp: string, opts?: GateOptions) => FleetGate;
+  /** Reads a failed unit's journal (over ssh unless a test gives another). */
+  unitJournal?: typeof readUnitJournal;
 }
 
 const MiB = 1024 * 1024;
+const FLEET_TIMEOUT_MS = 300_000;
 
 function progress(note: (m: string) => void) {
   return (e: Record<string, unknown>) => {
@@ -108,9 +121,21 @@ function imageActions(step: Extract<Step, { kind: "image" }>, o: ActionOptions):
   };
 }
 
+/**
+ * fleet through the gate; its retries show on the step's line ("fleet answered 503, retrying…").
+ * A fleet whose etcd answers slowly (fleetd gives each etcd request 1 s) keeps answering 5xx for
+ * minutes on loaded TCG guests: it may take as long as a step may wait.
+ */
+function gateFor(o: ActionOptions, ip: string, note: (m: string) => void, signal: AbortSignal): FleetGate {
+  return (o.fleetGate ?? httpFleetGate)(ip, {
+    signal,
+    retry: { ...DEFAULT_RETRY, forMs: o.fleetTimeoutMs ?? FLEET_TIMEOUT_MS },
+    onRetry: (n) => note(`fleet ${n.why}, retrying…`),
+  });
+}
+
 function fleetActions(step: Step, o: ActionOptions): StepActions {
-  const gate = (ip: string) => (o.fleetGate ?? httpFleetGate)(ip);
-  const timeoutMs = o.fleetTimeoutMs ?? 300_000;
+  const timeoutMs = o.fleetTimeoutMs ?? FLEET_TIMEOUT_MS;
   return {
     exclusive: false,
     async apply(note, signal) {
@@ -124,14 +149,42 @@ function fleetActions(step: Step, o: ActionOptions): StepActions {
         return `set in etcd on ${step.etcdIp}`;
       }
       if (step.kind === "fleet") {
-        await waitForMachines(gate(step.etcdIp), step.machines, { timeoutMs, signal, note });
+        const gate = gateFor(o, step.etcdIp, note, signal);
+        await waitForMachines(gate, step.machines, { timeoutMs, signal, note });
         return `${step.machines.length} machine(s) registered`;
       }
-      if (step.kind === "unit") {
-        await gate(step.etcdIp).launch(step.name, step.options);
-        return "launched";
-      }
       throw new Error(`not a fleet step: ${step.id}`);
+    },
+  };
+}
+
+/**
+ * A unit is launched in fleet, then waited for as `lab fleet start` waits: done once systemd
+ * runs it on every machine it belongs on. A unit that fails is reported with its journal's tail.
+ */
+function unitActions(step: Extract<Step, { kind: "unit" }>, o: ActionOptions): StepActions {
+  const timeoutMs = o.fleetTimeoutMs ?? FLEET_TIMEOUT_MS;
+  return {
+    exclusive: false,
+    async apply(note, signal) {
+      await gateFor(o, step.etcdIp, note, signal).launch(step.name, step.options);
+      return "launched in fleet; waiting until it runs";
+    },
+    async ready(note, signal) {
+      const gate = gateFor(o, step.etcdIp, note, signal);
+      try {
+        return await gate.waitActive(step.name, { timeoutMs, signal, note, intervalMs: 2000 });
+      } catch (err) {
+        const machineID = err instanceof FleetApiError ? err.details?.machineID : undefined;
+        if (!(err instanceof FleetApiError) || typeof machineID !== "string") throw err;
+        note("failed; reading its journal");
+        const journal = await (o.unitJournal ?? readUnitJournal)(
+          { client: o.client, gate },
+          step.name,
+          machineID,
+        );
+        throw withJournal(err, step.name, journal);
+      }
     },
   };
 }
@@ -150,6 +203,8 @@ export function actionsFor(step: Step, o: ActionOptions): StepActions {
       return imageActions(step, o);
     case "vm":
       return vmActions(step, o);
+    case "unit":
+      return unitActions(step, o);
     case "artifact":
       // Not through the daemon's lock: labd downloads artifacts beside other operations.
       return {

@@ -5,7 +5,9 @@ import { EtcdV2MissingError, FleetApiError } from "../errors.js";
 import { DEFAULT_FLEET_PORT, FleetClient, type FleetMachine, type FleetUnit } from "../fleet/api.js";
 import { assertEtcdV2 } from "../fleet/etcd-v2.js";
 import { setTargetState } from "../fleet/ops.js";
+import type { RetryNotice, RetryPolicy } from "../fleet/retry.js";
 import type { UnitOption } from "../fleet/unit-file.js";
+import { waitFor } from "../fleet/wait.js";
 import type { FlannelConfig } from "./steps.js";
 
 export const ETCD_PORT = 2379;
@@ -20,10 +22,26 @@ export interface FleetGate {
   units(): Promise<FleetUnit[]>;
   /** Submits the unit (when fleet does not have it) and sets its desired state to launched. */
   launch(name: string, options: UnitOption[]): Promise<void>;
+  /**
+   * Waits as `lab fleet start` does until fleet's agents run the unit where it belongs; a unit
+   * that fails throws with details.unit and details.machineID. Returns where it runs, in words.
+   */
+  waitActive(name: string, opts: UnitWait): Promise<string>;
   destroy(name: string): Promise<void>;
   /** Throws EtcdV2MissingError when the cluster's etcd answers without the v2 API fleet needs. */
   checkEtcd?(signal?: AbortSignal): Promise<void>;
 }
+
+export interface UnitWait {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Where the unit stands while it is not active yet. */
+  note?: (message: string) => void;
+  /** Between checks (1 s unless given). */
+  intervalMs?: number;
+}
+
+const OBSERVE_MS = 4000;
 
 export interface FleetObserved {
   machines: FleetMachine[];
@@ -32,9 +50,27 @@ export interface FleetObserved {
   flannel?: string;
 }
 
+export interface GateOptions {
+  timeoutMs?: number;
+  /** Retries of idempotent requests on fleet's 5xx and dropped connections (DEFAULT_RETRY). */
+  retry?: RetryPolicy;
+  onRetry?: (n: RetryNotice) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * For a look before planning and for status: a few seconds at most, silence means "unknown". A
+ * plan made on "unknown" redoes fleet steps that were done (harmless, but lab up then reports
+ * changes): a loaded etcd machine gets a little time and a retry or two.
+ */
+export const OBSERVE: GateOptions = {
+  timeoutMs: OBSERVE_MS,
+  retry: { forMs: OBSERVE_MS, firstDelayMs: 250, maxDelayMs: 1000 },
+};
+
 /** The gate through src/fleet's API client, on the etcd machine's fleet API (TCP 49153). */
-export function httpFleetGate(ip: string, timeoutMs = 10_000): FleetGate {
-  const client = new FleetClient(`http://${ip}:${FLEET_PORT}`, timeoutMs);
+export function httpFleetGate(ip: string, opts: GateOptions = {}): FleetGate {
+  const client = new FleetClient(`http://${ip}:${FLEET_PORT}`, opts);
   return {
     machines: () => client.machines(),
     units: () => client.units(),
@@ -44,6 +80,21 @@ export function httpFleetGate(ip: string, timeoutMs = 10_000): FleetGate {
         blockAttempts: 0,
         timeoutMs: 0,
       }),
+    async waitActive(name, w) {
+      let on: string[] = [];
+      await waitFor(client, [name], "launched", {
+        block: true,
+        blockAttempts: 0,
+        timeoutMs: w.timeoutMs,
+        signal: w.signal,
+        intervalMs: w.intervalMs,
+        onPending: (_n, status) => w.note?.(status),
+        onProgress: (_m, u) => {
+          on = u.on;
+        },
+      });
+      return `active on ${on.sort().join(", ")}`;
+    },
     destroy: async (name) => void (await client.deleteUnit(name)),
     checkEtcd: (signal) => assertEtcdV2(ip, 3000, signal),
   };
@@ -135,7 +186,7 @@ export async function observeFleet(gate: FleetGate, etcdIp: string): Promise<Fle
     const [machines, units, flannel] = await Promise.all([
       gate.machines(),
       gate.units(),
-      readFlannelConfig(etcdIp, AbortSignal.timeout(1500)),
+      readFlannelConfig(etcdIp, AbortSignal.timeout(OBSERVE_MS)),
     ]);
     return { machines, units, flannel };
   } catch {

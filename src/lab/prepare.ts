@@ -19,7 +19,7 @@ import { parsePublicKey } from "../ssh/public-key.js";
 import type { VmStatus } from "../vm/status.js";
 import { type CheckEnv, checkLab } from "./checks.js";
 import { type DesiredLab, desiredLab } from "./desired.js";
-import { httpFleetGate, observeFleet } from "./fleet-steps.js";
+import { httpFleetGate, OBSERVE, observeFleet } from "./fleet-steps.js";
 import { addressingFor, planIps } from "./ips.js";
 import { type LoadedLab, loadLabFile } from "./load.js";
 import { type Observed, type PlanExtras, planLab } from "./planner.js";
@@ -260,5 +260,5 @@ export async function fleetState(lab: DesiredLab, vms: VmStatus[], ips: Map<stri
   if (lab.unitGlobs.length === 0 || !etcd) return undefined;
   const vm = vms.find((v) => v.name === etcd.name && v.state === "running");
   const ip = vm?.ip ?? ips.get(etcd.name);
-  return vm && ip ? observeFleet(httpFleetGate(ip, 1500), ip) : undefined;
+  return vm && ip ? observeFleet(httpFleetGate(ip, OBSERVE), ip) : undefined;
 }

@@ -6,7 +6,14 @@ import type { ImageStatus } from "../image/status.js";
 import type { NetStatus } from "../net/network.js";
 import type { VmStatus } from "../vm/status.js";
 import { desiredLab } from "./desired.js";
-import { FLEET_PORT, type FleetMachine, type FleetUnit, httpFleetGate, observeFleet } from "./fleet-steps.js";
+import {
+  FLEET_PORT,
+  type FleetMachine,
+  type FleetUnit,
+  httpFleetGate,
+  OBSERVE,
+  observeFleet,
+} from "./fleet-steps.js";
 import { loadLabFile } from "./load.js";
 import { READY_GUEST, readyCount, serialLogOf } from "./ready.js";
 
@@ -49,7 +56,7 @@ async function fleetPart(etcd: VmStatus | undefined, images: ImageStatus[]): Pro
   if (etcd.state !== "running" || !etcd.ip) return { note: `etcd machine ${etcd.name} is ${etcd.state}` };
   if (images.find((i) => i.name === etcd.image)?.fleet === false)
     return { note: `image ${etcd.image} has no fleet` };
-  const seen = await observeFleet(httpFleetGate(etcd.ip, 1500), etcd.ip);
+  const seen = await observeFleet(httpFleetGate(etcd.ip, OBSERVE), etcd.ip);
   return seen ?? { note: `fleet not reachable at http://${etcd.ip}:${FLEET_PORT}` };
 }
 

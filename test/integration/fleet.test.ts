@@ -95,7 +95,13 @@ for (const { build, bundle } of VARIANTS)
         const deadline = Date.now() + 300_000;
         let machines: FleetMachine[] = [];
         while (Date.now() < deadline) {
-          const r = await fleet(["list-machines", "--json"], { reject: false });
+          // One quick look per round: this loop is the wait (lab's own retries would nest in it).
+          const r = await lab.lab(
+            ["fleet", "--endpoint", ENDPOINT, "--retry-for", "0", "list-machines", "--json"],
+            {
+              reject: false,
+            },
+          );
           machines = r.exitCode === 0 ? JSON.parse(r.stdout) : [];
           if (machines.length === 3) break;
           await new Promise((res) => setTimeout(res, 2000));
@@ -110,7 +116,7 @@ for (const { build, bundle } of VARIANTS)
         const upstream = (await fleetctl(["list-machines", "--full", "--no-legend"])).trim().split("\n");
         if (build === "flatcar") await recordPhase("empty");
         expect(upstream.map((l) => l.split(/\s+/)[0]).sort()).toEqual(machines.map((m) => m.id).sort());
-      });
+      }, 330_000);
 
       it("refuses bad input before sending anything to fleet", async () => {
         const before = await fleetctl(["list-unit-files", "--no-legend", "--full"]);
@@ -130,6 +136,15 @@ for (const { build, bundle } of VARIANTS)
         expect(unreachable.exitCode).toBe(8);
         expect(unreachable.stderr).toMatch(/fleet at http:\/\/127\.0\.0\.1:1 is unreachable/);
         expect(unreachable.stderr).toMatch(/hint:/);
+        // Nothing listens on the fleet port of the namespace's loopback: refused, retried, bounded.
+        const refused = await lab.lab(
+          ["fleet", "--endpoint", "http://127.0.0.1:49153", "--retry-for", "2", "list-machines"],
+          { reject: false },
+        );
+        expect(refused.exitCode).toBe(8);
+        expect(refused.stderr).toMatch(
+          /is unreachable .*ECONNREFUSED.*; gave up after \d+ attempts over \d s/,
+        );
         expect(await fleetctl(["list-unit-files", "--no-legend", "--full"])).toBe(before);
       });
 

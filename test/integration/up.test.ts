@@ -224,15 +224,28 @@ describe.skipIf(skip)("lab up / down / status (real qemu, OVS and dnsmasq in a n
 });
 
 // The fleet part of `lab up` on the Flatcar-shaped image (nothing of etcd or fleet in it, no
-// lab units): etcd and fleetd from the mirror, flannel's key, the machine gate, a unit; then what
-// a user does next: upstream fleetctl, `lab vm ssh` and `lab fleet status` with the host keys the
+// lab units): etcd and fleetd from the mirror, flannel's key, the machine gate, units placed each
+// way fleet places them, started as soon as the cluster forms, and a unit that fails; then what a
+// user does next: upstream fleetctl, `lab vm ssh` and `lab fleet status` with the host keys the
 // role cloud-config reported (no --accept-new), and an etcd without its v2 API named at once.
-// About three minutes under TCG; LAB_TEST_FLEET_UP=0 skips it locally.
+// A few minutes under TCG; LAB_TEST_FLEET_UP=0 skips it locally.
 const fleetWanted = process.env.LAB_TEST_FLEET_UP !== "0" || process.env.CI === "true";
+const LOOP = "ExecStart=/bin/sh -c 'while true; do sleep 10; done'";
+const UP_UNITS: Record<string, string> = {
+  "acc-one.service": `[Service]\n${LOOP}\n\n[X-Fleet]\nMachineMetadata=role=etcd\n`,
+  "acc-two.service": `[Service]\n${LOOP}\n\n[X-Fleet]\nMachineOf=acc-one.service\n`,
+  "acc-all.service": `[Service]\n${LOOP}\n\n[X-Fleet]\nGlobal=true\nMachineMetadata=role=kubernetes\n`,
+  "acc-broken.service":
+    "[Service]\nExecStart=/bin/sh -c 'echo acc-broken-says-boom; exit 3'\n\n[X-Fleet]\nMachineMetadata=role=etcd\n",
+};
+const fleetLabFile = (units: string[]) =>
+  `networks:\n  - name: default\n    subnet: 172.16.11.0/24\n    cluster:\n      podNetwork: 10.0.0.0/16\nimages:\n  - name: ${FLATCAR_IMAGE}\n    import: ${FLATCAR_BUNDLE}\nmachines:\n  - name: etcd\n    role: etcd\n    ip: 172.16.11.10\n    memory: 512\n  - group: node\n    role: kubernetes\n    count: 2\n    memory: 512\nfleet:\n  units: [${units.join(", ")}]\n`;
+
 describe.skipIf(skip || !fleetWanted)("lab up with fleet units (Flatcar-shaped image)", () => {
   let lab: LabEnv;
   let dir: string;
   let file: string;
+  let broken: string;
   const fleetctl = async (args: string[]) =>
     String(
       (await inNs(lab.ns, [sharedBin("fleetctl"), "--endpoint", "http://172.16.11.10:49153", ...args]))
@@ -244,14 +257,13 @@ describe.skipIf(skip || !fleetWanted)("lab up with fleet units (Flatcar-shaped i
     lab = await createLabEnv(await createNetns("labF"));
     dir = await mkdtemp(path.join(tmpdir(), "lab-upf-"));
     await mkdir(path.join(dir, "units"));
-    await writeFile(
-      path.join(dir, "units/hello.service"),
-      "[Service]\nExecStart=/bin/sh -c 'while true; do sleep 10; done'\n\n[X-Fleet]\nMachineMetadata=role=kubernetes\n",
-    );
+    for (const [name, text] of Object.entries(UP_UNITS)) await writeFile(path.join(dir, "units", name), text);
     file = path.join(dir, "lab.yaml");
+    await writeFile(file, fleetLabFile(["acc-one.service", "acc-two.service", "acc-all.service"]));
+    broken = path.join(dir, "broken.yaml");
     await writeFile(
-      file,
-      `networks:\n  - name: default\n    subnet: 172.16.11.0/24\n    cluster:\n      podNetwork: 10.0.0.0/16\nimages:\n  - name: ${FLATCAR_IMAGE}\n    import: ${FLATCAR_BUNDLE}\nmachines:\n  - name: etcd\n    role: etcd\n    ip: 172.16.11.10\n    memory: 512\n  - group: node\n    role: kubernetes\n    count: 2\n    memory: 512\nfleet:\n  units: [hello.service]\n`,
+      broken,
+      fleetLabFile(["acc-one.service", "acc-two.service", "acc-all.service", "acc-broken.service"]),
     );
   });
 
@@ -271,7 +283,7 @@ describe.skipIf(skip || !fleetWanted)("lab up with fleet units (Flatcar-shaped i
     expect((await lab.labJson<unknown[]>(["vm", "list", "--json"])).length).toBe(0);
   });
 
-  it("seeds flannel, waits for all three machines in fleet, launches the unit; again: nothing to do", async () => {
+  it("seeds flannel, waits for the machines, returns once every unit runs where fleet put it; again: nothing to do", async () => {
     await importMirrorPrograms(lab);
     const started = Date.now();
     const r = await lab.lab(["up", "-f", file]);
@@ -280,8 +292,21 @@ describe.skipIf(skip || !fleetWanted)("lab up with fleet units (Flatcar-shaped i
     );
     expect(r.stderr).toMatch(/flannel default: set in etcd on 172\.16\.11\.10/);
     expect(r.stderr).toMatch(/fleet machines: 3 machine\(s\) registered/);
-    expect(r.stderr).toMatch(/unit hello\.service: launched/);
     expect(r.stderr).toMatch(/ssh host keys in known_hosts/);
+    expect(r.stderr).toMatch(/unit acc-all\.service: active on 172\.16\.11\.11, 172\.16\.11\.12/);
+    // Right after lab up returned, the upstream fleetctl sees every unit active where it belongs.
+    const rows = (await fleetctl(["list-units", "--no-legend", "--full", "--fields", "unit,machine,active"]))
+      .trim()
+      .split("\n")
+      .map((l) => l.split(/\s+/))
+      .map(([unit, machine, active]) => `${unit} ${machine!.split("/")[1]} ${active}`)
+      .sort();
+    expect(rows).toEqual([
+      "acc-all.service 172.16.11.11 active",
+      "acc-all.service 172.16.11.12 active",
+      "acc-one.service 172.16.11.10 active",
+      "acc-two.service 172.16.11.10 active",
+    ]);
     expect((await lab.lab(["up", "-f", file])).stdout).toMatch(/^nothing to do/);
     const status = await lab.labJson<{ fleet: { machines: unknown[]; units: { name: string }[] } }>([
       "status",
@@ -289,7 +314,11 @@ describe.skipIf(skip || !fleetWanted)("lab up with fleet units (Flatcar-shaped i
       file,
     ]);
     expect(status.fleet.machines).toHaveLength(3);
-    expect(status.fleet.units.map((u) => u.name)).toEqual(["hello.service"]);
+    expect(status.fleet.units.map((u) => u.name).sort()).toEqual([
+      "acc-all.service",
+      "acc-one.service",
+      "acc-two.service",
+    ]);
   }, 600_000);
 
   it("upstream fleetctl lists the three machines with their roles", async () => {
@@ -379,7 +408,7 @@ describe.skipIf(skip || !fleetWanted)("lab up with fleet units (Flatcar-shaped i
   }, 120_000);
 
   it("lab fleet status shows the unit through ssh to its machine", async () => {
-    const r = await lab.lab(["fleet", "status", "hello.service"]);
+    const r = await lab.lab(["fleet", "status", "acc-one.service"]);
     expect(r.stdout).toMatch(/Active: active \(running\)/);
   }, 120_000);
 
@@ -405,8 +434,18 @@ describe.skipIf(skip || !fleetWanted)("lab up with fleet units (Flatcar-shaped i
       "--",
       `sudo rm -r ${dropIn} && sudo systemctl daemon-reload && sudo systemctl restart lab-etcd`,
     ]);
-    const down = await lab.lab(["down", "-f", file, "--forget"]);
-    expect(down.stdout).toMatch(/unit hello\.service: destroyed in fleet/);
-    expect(await links(lab.ns)).toEqual(["lo"]);
   }, 180_000);
+
+  it("a unit that fails fails lab up, with the tail of its journal", async () => {
+    const r = await lab.lab(["up", "-f", broken], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(8);
+    expect(r.stderr).toMatch(
+      /unit acc-broken\.service \(launch\) failed: acc-broken\.service failed on machine [0-9a-f]{8} \(loaded\/failed\/failed\)/,
+    );
+    expect(r.stderr).toMatch(/last journal lines on etcd:\n( {2}\| .*\n)* {2}\| .*acc-broken-says-boom/);
+    expect(r.stderr).toMatch(/hint: 'lab fleet journal acc-broken\.service/);
+    const down = await lab.lab(["down", "-f", broken, "--forget"]);
+    expect(down.stdout).toMatch(/unit acc-broken\.service: destroyed in fleet/);
+    expect(await links(lab.ns)).toEqual(["lo"]);
+  }, 420_000);
 });

@@ -7,6 +7,7 @@ import { assertEtcdV2 } from "../../fleet/etcd-v2.js";
 import { destroyUnits, listUnits, setTargetState } from "../../fleet/ops.js";
 import { FLANNEL_UNIT, planStart } from "../../fleet/prerequisites.js";
 import { globToRegExp, type ResolvedUnit, resolveUnits } from "../../fleet/resolve-units.js";
+import { DEFAULT_RETRY, type RetryPolicy, ttyRetryNotice } from "../../fleet/retry.js";
 import { serializeUnitFile } from "../../fleet/unit-file.js";
 import type { TargetState } from "../../fleet/xfleet.js";
 import { FLANNEL_KEY, readFlannelConfig, writeFlannelConfig } from "../../lab/fleet-steps.js";
@@ -18,6 +19,7 @@ import { printJson, printTable } from "../output.js";
 
 interface FleetOpts {
   endpoint?: string;
+  retryFor?: string;
   unitsDir?: string;
   replace?: boolean;
   block?: boolean;
@@ -43,7 +45,20 @@ export async function fleetEndpoint(opts: FleetOpts): Promise<string> {
   return `http://${etcd.ip}:${DEFAULT_FLEET_PORT}`;
 }
 
-const client = async (opts: FleetOpts) => new FleetClient(await fleetEndpoint(opts));
+/** --retry-for; else as long as the command waits anyway (--timeout), at least DEFAULT_RETRY's bound. */
+function retryPolicy(opts: FleetOpts, waitMs = 0): RetryPolicy {
+  if (opts.retryFor === undefined) return { ...DEFAULT_RETRY, forMs: Math.max(DEFAULT_RETRY.forMs, waitMs) };
+  const seconds = Number(opts.retryFor);
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new UsageError("--retry-for must be a number of seconds (0: no retries)");
+  return { ...DEFAULT_RETRY, forMs: seconds * 1000 };
+}
+
+const client = async (opts: FleetOpts, waitMs?: number) =>
+  new FleetClient(await fleetEndpoint(opts), {
+    retry: retryPolicy(opts, waitMs),
+    onRetry: ttyRetryNotice(process.stderr),
+  });
 const unitsDir = (opts: FleetOpts) => path.resolve(opts.unitsDir ?? path.join(repoRoot(), "units"));
 
 function waitOptions(opts: FleetOpts) {
@@ -63,11 +78,12 @@ function waitOptions(opts: FleetOpts) {
 
 async function toState(units: string[], opts: FleetOpts, state: TargetState, verb: string): Promise<void> {
   const resolved = await resolveUnits(units, unitsDir(opts));
-  const fleet = await client(opts);
+  const wait = waitOptions(opts);
+  const fleet = await client(opts, wait.block ? wait.timeoutMs : 0);
   let started = resolved;
   if (state === "launched") started = await startPrerequisites(fleet, resolved, opts);
   try {
-    await setTargetState(fleet, started, state, !!opts.replace, waitOptions(opts));
+    await setTargetState(fleet, started, state, !!opts.replace, wait);
   } catch (err) {
     // A unit that failed on its machine: show what systemd logged there, then the error.
     const unit = (err as FleetApiError).details?.unit;
