@@ -91,13 +91,13 @@ async function recipeHash() {
 // ---- preflight ----
 
 if (process.getuid?.() !== 0) {
-  console.error("build-fleet-image: run as root (debootstrap, chroot and mounts need it)");
+  console.error("build-flatcar-image: run as root (debootstrap, chroot and mounts need it)");
   process.exit(1);
 }
 for (const [name, file] of Object.entries(binaries)) {
   if (!fs.existsSync(file)) {
     console.error(
-      `build-fleet-image: ${name}: ${file} not found (set LAB_FLEET_BIN to the directory holding it)`,
+      `build-flatcar-image: ${name}: ${file} not found (set LAB_FLEET_BIN to the directory holding it)`,
     );
     process.exit(1);
   }
@@ -208,7 +208,7 @@ async function cleanup() {
 }
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(sig, () => {
-    console.error(`build-fleet-image: ${sig}: cleaning up`);
+    console.error(`build-flatcar-image: ${sig}: cleaning up`);
     cleanup().finally(() => process.exit(128 + (sig === "SIGINT" ? 2 : sig === "SIGTERM" ? 15 : 1)));
   });
 }
@@ -410,7 +410,7 @@ try {
     `built lab-flatcar ${version} (kernel ${kver}, cloud-init ${cloudinitBuild}, disk.qcow2 ${sizeMiB} MiB) in ${outDir}`,
   );
 } catch (e) {
-  console.error(`build-fleet-image: failed: ${e.message ?? e}\n  build log: ${logPath}`);
+  console.error(`build-flatcar-image: failed: ${e.message ?? e}\n  build log: ${logPath}`);
   const tail = fs.readFileSync(logPath, "utf8").trimEnd().split("\n").slice(-25).join("\n");
   if (tail) console.error(tail);
   process.exitCode = 1;
