@@ -1,7 +1,9 @@
 // `lab status`: the lab file's networks and VMs as they are now, plus fleet's machines and units
 // when fleet answers on the etcd machine (otherwise a note saying why not).
+
 import os from "node:os";
 import type { LabClient } from "../client/client.js";
+import { imageRunsUnits } from "../cloudconfig/mirror-install.js";
 import type { ImageStatus } from "../image/status.js";
 import type { NetStatus } from "../net/network.js";
 import type { VmStatus } from "../vm/status.js";
@@ -54,8 +56,10 @@ async function vmDetail(v: VmStatus, images: ImageStatus[]): Promise<string> {
 async function fleetPart(etcd: VmStatus | undefined, images: ImageStatus[]): Promise<LabStatus["fleet"]> {
   if (!etcd) return { note: "no etcd machine in this lab: no fleet" };
   if (etcd.state !== "running" || !etcd.ip) return { note: `etcd machine ${etcd.name} is ${etcd.state}` };
-  if (images.find((i) => i.name === etcd.image)?.fleet === false)
-    return { note: `image ${etcd.image} has no fleet` };
+  // fleet comes from the mirror on every image whose guest runs units (not only images with fleet).
+  const image = images.find((i) => i.name === etcd.image);
+  if (image && !imageRunsUnits(image))
+    return { note: `image ${etcd.image} has no fleet (its guest runs no units)` };
   const seen = await observeFleet(httpFleetGate(etcd.ip, OBSERVE), etcd.ip);
   return seen ?? { note: `fleet not reachable at http://${etcd.ip}:${FLEET_PORT}` };
 }

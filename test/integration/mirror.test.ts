@@ -183,10 +183,8 @@ describe.skipIf(skip)("lab mirror (real daemon, OVS, dnsmasq and a lab-test gues
     const create = ["vm", "create", "node2", "--role", "kubernetes", "--image", "units", "--no-start"];
     const refused = await lab.lab(create, { reject: false });
     expect(refused.exitCode).not.toBe(0);
-    expect(refused.stderr).toMatch(/image units has none built in, and the mirror has no fleetd/);
-    expect(refused.stderr).toMatch(
-      /hint: .*lab mirror add fleetd URL --sha256 HEX.*lab mirror import fleetd FILE/,
-    );
+    expect(refused.stderr).toMatch(/role kubernetes runs fleetd from the lab mirror, which does not have it/);
+    expect(refused.stderr).toMatch(/hint: run 'lab mirror add --for fleet'.*'lab mirror import fleetd FILE'/);
     expect(await lab.labJson<{ name: string }[]>(["vm", "list"])).toHaveLength(1);
 
     const fleetd = path.join(sharedBin, "fleetd");
@@ -198,7 +196,7 @@ describe.skipIf(skip)("lab mirror (real daemon, OVS, dnsmasq and a lab-test gues
     );
     const digest = sha256(await readFile(fleetd));
     expect(userData).toContain(`${digest}  /opt/bin/fleetd.download`);
-    expect(userData).toContain(`http://${GATEWAY}:${PORT}/fleetd`);
+    expect(userData).toContain(`http://${GATEWAY}:${PORT}/%i`); // lab-install@fleetd.service
     for (const build of ["coreos-cloudinit", "coreos-cloudinit-v1.14.0"]) {
       const file = path.join(work, "node2.yml");
       await writeFile(file, userData);
