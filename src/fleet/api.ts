@@ -48,6 +48,8 @@ export interface FleetClientOptions {
   onRetry?: (n: RetryNotice) => void;
   /** Stops retrying (Ctrl-C in `lab up`). */
   signal?: AbortSignal;
+  /** No retry pause may end after this time (ms since the epoch): a command's --timeout holds as a whole. */
+  deadline?: number;
 }
 
 interface Answer {
@@ -131,7 +133,8 @@ export class FleetClient {
       const r = await this.attempt(method, path, next);
       if ("ok" in r) return r.ok;
       const delayMs = backoffMs(this.policy, failures);
-      if (!how.idempotent || this.opts.signal?.aborted || !mayRetry(this.policy, started, delayMs))
+      const late = this.opts.deadline !== undefined && Date.now() + delayMs > this.opts.deadline;
+      if (!how.idempotent || late || this.opts.signal?.aborted || !mayRetry(this.policy, started, delayMs))
         throw gaveUp(r.error, failures, started);
       this.opts.onRetry?.({ method, path, failures, why: r.retry, delayMs });
       await pause(delayMs, this.opts.signal);

@@ -130,6 +130,7 @@ function gateFor(o: ActionOptions, ip: string, note: (m: string) => void, signal
   return (o.fleetGate ?? httpFleetGate)(ip, {
     signal,
     retry: { ...DEFAULT_RETRY, forMs: o.fleetTimeoutMs ?? FLEET_TIMEOUT_MS },
+    deadline: Date.now() + (o.fleetTimeoutMs ?? FLEET_TIMEOUT_MS),
     onRetry: (n) => note(`fleet ${n.why}, retrying…`),
   });
 }

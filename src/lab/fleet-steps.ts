@@ -56,6 +56,8 @@ export interface GateOptions {
   retry?: RetryPolicy;
   onRetry?: (n: RetryNotice) => void;
   signal?: AbortSignal;
+  /** No retry pause ends after this (ms since the epoch). */
+  deadline?: number;
 }
 
 /**

@@ -57,6 +57,7 @@ function retryPolicy(opts: FleetOpts, waitMs = 0): RetryPolicy {
 const client = async (opts: FleetOpts, waitMs?: number) =>
   new FleetClient(await fleetEndpoint(opts), {
     retry: retryPolicy(opts, waitMs),
+    deadline: waitMs ? Date.now() + waitMs : undefined,
     onRetry: ttyRetryNotice(process.stderr),
   });
 const unitsDir = (opts: FleetOpts) => path.resolve(opts.unitsDir ?? path.join(repoRoot(), "units"));
