@@ -38,6 +38,11 @@ export interface ActionOptions {
 
 const MiB = 1024 * 1024;
 const FLEET_TIMEOUT_MS = 300_000;
+/**
+ * How long a launched unit may take to run. Units may wait for each other in ExecStartPre (the
+ * Kubernetes units allow TimeoutStartSec=900): lab up waits as long as systemd would.
+ */
+const UNIT_TIMEOUT_MS = 900_000;
 
 function progress(note: (m: string) => void) {
   return (e: Record<string, unknown>) => {
@@ -126,11 +131,17 @@ function imageActions(step: Extract<Step, { kind: "image" }>, o: ActionOptions):
  * A fleet whose etcd answers slowly (fleetd gives each etcd request 1 s) keeps answering 5xx for
  * minutes on loaded TCG guests: it may take as long as a step may wait.
  */
-function gateFor(o: ActionOptions, ip: string, note: (m: string) => void, signal: AbortSignal): FleetGate {
+function gateFor(
+  o: ActionOptions,
+  ip: string,
+  note: (m: string) => void,
+  signal: AbortSignal,
+  boundMs = o.fleetTimeoutMs ?? FLEET_TIMEOUT_MS,
+): FleetGate {
   return (o.fleetGate ?? httpFleetGate)(ip, {
     signal,
-    retry: { ...DEFAULT_RETRY, forMs: o.fleetTimeoutMs ?? FLEET_TIMEOUT_MS },
-    deadline: Date.now() + (o.fleetTimeoutMs ?? FLEET_TIMEOUT_MS),
+    retry: { ...DEFAULT_RETRY, forMs: boundMs },
+    deadline: Date.now() + boundMs,
     onRetry: (n) => note(`fleet ${n.why}, retrying…`),
   });
 }
@@ -164,7 +175,7 @@ function fleetActions(step: Step, o: ActionOptions): StepActions {
  * runs it on every machine it belongs on. A unit that fails is reported with its journal's tail.
  */
 function unitActions(step: Extract<Step, { kind: "unit" }>, o: ActionOptions): StepActions {
-  const timeoutMs = o.fleetTimeoutMs ?? FLEET_TIMEOUT_MS;
+  const timeoutMs = o.fleetTimeoutMs ?? UNIT_TIMEOUT_MS;
   return {
     exclusive: false,
     async apply(note, signal) {
@@ -172,7 +183,7 @@ function unitActions(step: Extract<Step, { kind: "unit" }>, o: ActionOptions): S
       return "launched in fleet; waiting until it runs";
     },
     async ready(note, signal) {
-      const gate = gateFor(o, step.etcdIp, note, signal);
+      const gate = gateFor(o, step.etcdIp, note, signal, timeoutMs);
       try {
         return await gate.waitActive(step.name, { timeoutMs, signal, note, intervalMs: 2000 });
       } catch (err) {
