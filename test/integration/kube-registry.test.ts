@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { importMirrorPrograms } from "../helpers/flatcar.js";
 import { createLabEnv, type LabEnv, repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns } from "../helpers/netns.js";
 import { inCI, skipUnless, VM_TOOLS } from "../helpers/require.js";
@@ -59,6 +60,7 @@ describe.skipIf(skip)("registries from lab.yaml, read by the machine's container
         ],
       }),
     );
+    await importMirrorPrograms(lab); // etcd and fleetd: the roles install them from the mirror
     await lab.lab(["up", "-f", file]);
     const deadline = Date.now() + BOOT_TIMEOUT_MS;
     while ((await ssh("systemctl is-active containerd", false)).stdout.trim() !== "active") {
