@@ -26,6 +26,7 @@ const PACKAGES = [
   "kmod", // module dependency data for the test guest
   "bzip2", // Flatcar images are bzip2-compressed
   "openssh-client", // lab vm ssh, lab's key pair
+  "curl", // tests ask fleet's and etcd's HTTP APIs from inside their namespaces
   "procps", // ps/pgrep in tests and diagnostics
   "iputils-ping", // ping in network tests
   "ca-certificates", // HTTPS image and artifact downloads
