@@ -35,7 +35,8 @@ function bootToMultiUser(text) {
   };
   const kernel = /in (.+?) \(kernel\)/.exec(text)?.[1];
   const initrd = /\+ (.+?) \(initrd\)/.exec(text)?.[1];
-  const user = /multi-user\.target reached after (.+?) in userspace/.exec(text)?.[1];
+  // The default target: graphical.target on the Debian-built image (reached right after multi-user).
+  const user = /(?:multi-user|graphical)\.target reached after (.+?) in userspace/.exec(text)?.[1];
   if (!kernel || !user) throw new Error(`cannot read systemd-analyze time: ${text}`);
   return (sec(kernel) + (initrd ? sec(initrd) : 0) + sec(user)) * 1000;
 }
