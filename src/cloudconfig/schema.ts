@@ -42,20 +42,20 @@ const HOSTNAME =
 /** An absolute path without line breaks or other control characters. */
 const FILE_PATH = /^\/[^\u0000-\u001f\u007f\u0085\u2028\u2029]*$/;
 
+/** User names and file paths: one line each, in their own syntax (cloud-config and extra values alike). */
+const users = z
+  .array(z.looseObject({ name: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "not a user name" }) }))
+  .optional();
+const writeFiles = z
+  .array(z.looseObject({ path: z.string().regex(FILE_PATH, { error: "not an absolute path on one line" }) }))
+  .optional();
+
 export const cloudConfigSchema = z.strictObject({
   hostname: z.string().min(1).optional(),
   ssh_authorized_keys: z.array(z.string()).optional(),
   coreos: coreos.optional(),
-  users: z
-    .array(
-      z.looseObject({ name: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "not a user name" }) }),
-    )
-    .optional(),
-  write_files: z
-    .array(
-      z.looseObject({ path: z.string().regex(FILE_PATH, { error: "not an absolute path on one line" }) }),
-    )
-    .optional(),
+  users,
+  write_files: writeFiles,
   manage_etc_hosts: z.string().optional(),
 });
 
@@ -74,16 +74,8 @@ const extraValuesSchema = z.looseObject({
         .refine((k) => parsePublicKey(k) !== undefined, { error: "not one OpenSSH public key on one line" }),
     )
     .optional(),
-  users: z
-    .array(
-      z.looseObject({ name: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "not a user name" }) }),
-    )
-    .optional(),
-  write_files: z
-    .array(
-      z.looseObject({ path: z.string().regex(FILE_PATH, { error: "not an absolute path on one line" }) }),
-    )
-    .optional(),
+  users,
+  write_files: writeFiles,
 });
 
 export function validateExtraValues(extra: unknown, source: string): void {
