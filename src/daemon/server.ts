@@ -2,7 +2,17 @@
 // a malformed one gets a clear error and the server keeps serving. Operations run to the end
 // even when the client goes away, so a disconnect never leaves half an operation.
 import http from "node:http";
-import { type ErrorShape, type LabError, TooLargeError, toLabError, UsageError } from "../errors.js";
+import type { ApiRoute } from "../api/route.js";
+import { parseRequest } from "../api/shape.js";
+import {
+  type ErrorShape,
+  InternalError,
+  type LabError,
+  TooLargeError,
+  toLabError,
+  UsageError,
+} from "../errors.js";
+import { firstProblemText } from "../field-problems.js";
 import { receiveUpload, UPLOAD_CONTENT_TYPE, type UploadHeader } from "./upload.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -36,6 +46,8 @@ export interface Route {
   live?: boolean;
   /** The body is an upload (files' bytes), read by the handler through `receive`. */
   upload?: boolean;
+  /** The route's schemas: labd refuses a request that does not fit and checks its own answer. */
+  api?: ApiRoute;
 }
 
 interface CompiledRoute extends Route {
@@ -180,7 +192,10 @@ export function createServer(routes: Route[], log: (msg: string) => void): http.
         throw new UsageError(
           `${url.pathname} takes an upload (${UPLOAD_CONTENT_TYPE}), as the lab CLI sends`,
         );
-      const body = req.method === "GET" || route.upload ? {} : await readBody(req);
+      const raw = req.method === "GET" || route.upload ? {} : await readBody(req);
+      const where = `${req.method} ${route.pattern}`;
+      const body = route.api?.body && !route.upload ? parseRequest(route.api.body, raw, where) : raw;
+      if (route.api?.query) parseRequest(route.api.query, Object.fromEntries(url.searchParams), where);
       const write = (event: Record<string, unknown>) => {
         if (res.destroyed || res.writableEnded) return;
         if (!res.headersSent) res.writeHead(200, { "content-type": "application/x-ndjson" });
@@ -189,7 +204,7 @@ export function createServer(routes: Route[], log: (msg: string) => void): http.
       const ctx: RequestContext = {
         params,
         query: url.searchParams,
-        body,
+        body: body as Record<string, unknown>,
         stream,
         write,
         emit: (event) => {
@@ -198,7 +213,7 @@ export function createServer(routes: Route[], log: (msg: string) => void): http.
         onClose: (fn) => res.on("close", fn),
         receive: (dir) => receiveUpload(req, dir),
       };
-      const result = await route.handler(ctx);
+      const result = answerOf(route, await route.handler(ctx));
       if (route.live) return;
       send(200, stream ? { type: "result", result } : { result });
     } catch (err) {
@@ -207,6 +222,16 @@ export function createServer(routes: Route[], log: (msg: string) => void): http.
       fail(err);
     }
   });
+}
+
+/** The handler's result in the route's documented shape (missing values become null). */
+function answerOf(route: Route, result: unknown): unknown {
+  if (!route.api || route.live) return result;
+  const parsed = route.api.answer.safeParse(result);
+  if (parsed.success) return parsed.data;
+  throw new InternalError(
+    `labd's answer to ${route.method} ${route.pattern} does not fit its schema: ${firstProblemText(parsed.error)}`,
+  );
 }
 
 function drain(req: http.IncomingMessage): Promise<void> {

@@ -1,5 +1,6 @@
 // The steps `lab up` plans and runs: one per network, image, VM and fleet unit, plus the two
 // fleet gates (flannel's config in etcd, every machine registered). Data only.
+import type { VmCreateRequest } from "../api/vms.js";
 import type { UnitOption } from "../fleet/unit-file.js";
 
 export type StepKind = "network" | "image" | "artifact" | "vm" | "flannel" | "fleet" | "unit";
@@ -29,19 +30,9 @@ export interface NetworkBody {
   dhcpRange?: string;
 }
 
-export interface VmBody {
-  name: string;
-  role: string;
-  image: string;
-  network: string;
-  ip: string;
-  memoryMiB?: number;
-  cpus?: number;
-  sshKeys: string[];
-  restart?: string;
-  configDrive?: string;
-  cloudConfig?: Record<string, unknown>;
-}
+/** The VM-create request of api/vms.ts, with what `lab up` always decides itself. */
+export type VmBody = VmCreateRequest &
+  Required<Pick<VmCreateRequest, "image" | "network" | "ip" | "sshKeys">>;
 
 export interface FlannelConfig {
   Network: string;

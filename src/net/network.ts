@@ -19,6 +19,7 @@ import { validateNetName } from "../state/names.js";
 import { withRollback } from "../state/undo.js";
 import type { Reservation } from "./dnsmasq-config.js";
 import { planNetworkRulesDown, planNetworkRulesUp } from "./iptables-plan.js";
+import type { OvsEndpoint } from "./ovs-instance.js";
 import { DEFAULT_NETWORK, type NetUpRequest, planNetwork } from "./plan.js";
 
 export interface NetUpResult {
@@ -141,7 +142,7 @@ export async function teardownNetwork(ctx: LabContext, name: string, bridge?: st
 
 export interface NetStatus {
   network: NetworkSpec;
-  ovs: string;
+  ovs: OvsEndpoint;
   /** Observed: the bridge is in OVS's database and its interface exists. */
   bridge: boolean;
   /** Observed: every firewall rule of the network is in place. */
@@ -179,7 +180,7 @@ export async function netStatus(ctx: LabContext, name?: string): Promise<NetStat
   for (const spec of specs as NetworkSpec[]) {
     out.push({
       network: spec,
-      ovs: `${endpoint.kind} (${endpoint.datapath} datapath)`,
+      ovs: endpoint,
       bridge: await bridgePresent(ctx, spec.bridge),
       rules: planNetworkRulesUp(ruleInput(ctx, spec), observed).length === 0,
       dnsmasqPid: ctx.dnsmasq.pid(spec.name),

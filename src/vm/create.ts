@@ -1,6 +1,7 @@
 // `lab vm create`: validates everything first, writes the VM's identity to the ledger before any
 // file exists, then makes the overlay and the config-2 drive, and starts it unless --no-start.
 
+import type { VmCreateRequest } from "../api/vms.js";
 import { defaultTemplatesDir, listRoles } from "../cloudconfig/render.js";
 import type { LabContext } from "../context.js";
 import { ConflictError, NotFoundError, UsageError } from "../errors.js";
@@ -26,21 +27,7 @@ import { getSpec, startVm } from "./lifecycle.js";
 import { type VmStatus, vmStatus } from "./status.js";
 import { checkTapFree } from "./tap.js";
 
-export interface VmCreateRequest {
-  name: string;
-  role: string;
-  image?: string;
-  memoryMiB?: number;
-  cpus?: number;
-  network?: string;
-  sshKeys?: string[];
-  ip?: string;
-  noStart?: boolean;
-  configDrive?: "iso" | "9p";
-  restart?: string;
-  accel?: "auto" | "kvm" | "tcg";
-  cloudConfig?: Record<string, unknown>;
-}
+export type { VmCreateRequest };
 
 function checkNumber(
   value: number | undefined,

@@ -46,7 +46,7 @@ const network: NetStatus = {
     dhcpEnd: "172.16.11.254",
     createdAt: "",
   },
-  ovs: "private",
+  ovs: { kind: "private", dbSock: "/run/lab/ovs/db.sock", datapath: "netdev" },
   bridge: true,
   dnsmasqPid: 42,
   rules: true,

@@ -42,14 +42,15 @@ export async function netDownCommand(name: string | undefined, opts: NetOpts): P
 
 export async function netStatusCommand(name: string | undefined, opts: NetOpts): Promise<void> {
   const path = name ? `/v1/networks/${encodeURIComponent(name)}` : "/v1/networks";
-  const list = await new LabClient().call<NetStatus[]>("GET", path);
+  const answer = await new LabClient().call<NetStatus | NetStatus[]>("GET", path);
+  const list = Array.isArray(answer) ? answer : [answer];
   if (opts.json) return printJson(name ? list[0] : list);
   for (const s of list) {
     const n = s.network;
     process.stdout.write(`network ${n.name}\n`);
     printKeyValues([
       ["bridge", `${n.bridge} (${s.bridge ? "present" : "MISSING"})`],
-      ["ovs", s.ovs],
+      ["ovs", `${s.ovs.kind} (${s.ovs.datapath} datapath)`],
       ["firewall rules", s.rules ? "in place" : "MISSING (run 'lab net up' to repair)"],
       ["subnet", n.subnet],
       ["gateway", n.gateway],

@@ -96,11 +96,11 @@ export async function vmCreateCommand(name: string, opts: VmOpts): Promise<void>
     restart: opts.restart,
     accel: opts.accel,
   };
-  const r = await new LabClient().call<{ status: VmStatus; changed: boolean }>("POST", "/v1/vms", body, {
+  const r = await new LabClient().call<{ vm: VmStatus; changed: boolean }>("POST", "/v1/vms", body, {
     onProgress: progressPrinter(!!opts.json),
   });
-  if (opts.json) return printJson(r.status);
-  showStatus(r.status, r.changed ? `VM ${name} created` : `VM ${name} already exists, nothing changed`);
+  if (opts.json) return printJson(r.vm);
+  showStatus(r.vm, r.changed ? `VM ${name} created` : `VM ${name} already exists, nothing changed`);
 }
 
 async function simple(

@@ -1,0 +1,66 @@
+// labd's own routes (status, stop, recover, the host's routes for planning) and the event object.
+import { z } from "zod";
+import { NetworkSpec } from "../state/ledger.js";
+import { VmRecord } from "../vm/record.js";
+import { OvsEndpoint } from "./networks.js";
+import { route } from "./route.js";
+
+export const Daemon = z
+  .object({
+    pid: z.number(),
+    home: z.string(),
+    run: z.string(),
+    uptimeSeconds: z.number(),
+    ovs: OvsEndpoint,
+  })
+  .meta({ description: "The running labd." });
+
+export const Event = z.looseObject({ time: z.string(), type: z.string() }).meta({
+  description:
+    "One line of the event log: when, what (`vm.started`, `network.up`, ...) and the fields of that type (`vm`, `network`, `image`, ...).",
+});
+export type Event = z.output<typeof Event>;
+
+const RecoverItem = z.object({ name: z.string(), action: z.enum(["restore", "skip"]), why: z.string() });
+export const RecoverAnswer = z
+  .object({
+    networks: z.array(RecoverItem),
+    vms: z.array(RecoverItem),
+    add: z.object({ networks: z.array(NetworkSpec), vms: z.array(VmRecord) }),
+    applied: z.boolean(),
+  })
+  .meta({ description: "What `lab recover` found in VM directories the ledger does not know, and did." });
+
+export const HostRoutes = z.object({
+  routes: z.array(z.object({ dst: z.string(), dev: z.string().optional() })),
+  addresses: z.array(z.object({ ifname: z.string(), local: z.string(), prefixlen: z.number() })),
+});
+
+export const daemonRoutes = {
+  status: route({ method: "GET", path: "/v1/daemon", summary: "labd itself", answer: Daemon }),
+  stop: route({
+    method: "POST",
+    path: "/v1/daemon/stop",
+    summary: "stop labd (VMs keep running)",
+    answer: z.object({ stopping: z.boolean(), pid: z.number() }),
+  }),
+  recover: route({
+    method: "POST",
+    path: "/v1/recover",
+    summary: "rebuild ledger entries from VM directories",
+    body: z.strictObject({ plan: z.boolean().optional() }),
+    answer: RecoverAnswer,
+  }),
+  hostRoutes: route({
+    method: "GET",
+    path: "/v1/host/routes",
+    summary: "the host's IPv4 routes and addresses",
+    answer: HostRoutes,
+  }),
+  events: route({
+    method: "GET",
+    path: "/v1/events",
+    summary: "live events, one JSON line each, until the client leaves",
+    answer: Event,
+  }),
+};

@@ -1,0 +1,101 @@
+// Image routes: the Image object of the store, the catalog entry, and what pull and import answer.
+import { z } from "zod";
+import { ImageManifestSchema } from "../image/manifest.js";
+import { route } from "./route.js";
+import { nullable } from "./shape.js";
+
+export const Image = z
+  .object({
+    name: z.string(),
+    version: nullable(z.string()),
+    format: z.enum(["qcow2", "raw"]),
+    sizeBytes: z.number(),
+    guest: nullable(z.string()),
+    fleet: z.boolean(),
+    cloudinit: nullable(z.string()),
+    boot: z.enum(["direct", "disk"]),
+    usedBy: z.array(z.string()),
+    source: nullable(
+      z.object({
+        kind: z.enum(["pull", "import"]),
+        channel: nullable(z.string()),
+        url: nullable(z.string()),
+      }),
+    ),
+    importedAt: nullable(z.string()),
+    dir: z.string(),
+    /** Why the directory is not a usable image; null when it is. */
+    problems: nullable(z.array(z.string())),
+  })
+  .meta({ description: "An image in the store." });
+export type Image = z.output<typeof Image>;
+
+export const CatalogEntry = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    channel: z.string(),
+    baseUrl: z.string(),
+    file: z.string(),
+    compression: z.enum(["bz2", "none"]),
+    digests: z.string(),
+    format: z.enum(["qcow2", "raw"]),
+    guest: z.string(),
+    fleet: z.boolean(),
+    configDrive: z.array(z.string()),
+    /** The version in the store when this entry has been pulled. */
+    installed: nullable(z.string()),
+  })
+  .meta({ description: "An image lab knows how to pull." });
+
+export const ImageChange = z
+  .object({
+    name: z.string(),
+    dir: z.string(),
+    diskPath: z.string(),
+    sizeBytes: z.number(),
+    manifest: ImageManifestSchema,
+    /** false when that version (or that disk) was already in the store. */
+    changed: z.boolean(),
+  })
+  .meta({ description: "What a pull or an import answers." });
+
+export const ImagePullRequest = z.strictObject({
+  baseUrl: z.string().optional(),
+  version: z.string().optional(),
+});
+export const ImageUploadFields = z.strictObject({
+  name: z.string().optional(),
+  origin: z.string().optional(),
+});
+
+export const imageRoutes = {
+  list: route({ method: "GET", path: "/v1/images", summary: "images in the store", answer: z.array(Image) }),
+  catalog: route({
+    method: "GET",
+    path: "/v1/image-catalog",
+    summary: "images lab can pull",
+    answer: z.array(CatalogEntry),
+  }),
+  get: route({ method: "GET", path: "/v1/images/:name", summary: "one image", answer: Image }),
+  pull: route({
+    method: "POST",
+    path: "/v1/images/:name/pull",
+    summary: "download a catalog image (verified) into the store",
+    body: ImagePullRequest,
+    answer: ImageChange,
+  }),
+  upload: route({
+    method: "POST",
+    path: "/v1/images",
+    summary: "import an uploaded disk or bundle",
+    body: ImageUploadFields,
+    answer: ImageChange,
+  }),
+  remove: route({
+    method: "DELETE",
+    path: "/v1/images/:name",
+    summary: "remove an image no VM uses",
+    answer: z.object({ name: z.string(), removed: z.boolean() }),
+  }),
+};
