@@ -148,7 +148,7 @@ export function buildProgram(argv: readonly string[] = []): Command {
     .showSuggestionAfterError()
     .addHelpText(
       "after",
-      "\nGetting started:\n  lab doctor                 # what this host can do\n  lab net up                 # bridge + NAT + DHCP/DNS\n  lab vm create node1 --role kubernetes\n\nState lives in $LAB_HOME (/var/lib/lab), sockets and pids in $LAB_RUN (/run/lab).",
+      "\nGetting started:\n  lab doctor                 # what this host can do\n  lab net up                 # bridge + NAT + DHCP/DNS\n  lab vm create node1 --role kubernetes\n  lab help exit-codes        # what each exit code means\n\nState lives in $LAB_HOME (/var/lib/lab), sockets and pids in $LAB_RUN (/run/lab).",
     );
   // Declaring only the group the command line names saves start-up time; help, completion and
   // anything else get the whole tree.
