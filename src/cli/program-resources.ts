@@ -116,8 +116,16 @@ export function vmCommands(program: Command): void {
     .description("attach this terminal to the VM's serial console (Ctrl-] detaches)")
     .action(lazy("./commands/console.js", "vmConsoleCommand"));
   vm.command("logs <name>")
-    .description("print the VM's serial console log")
+    .description("print the VM's serial console log, control characters escaped")
     .option("-f, --follow", "keep printing new output")
+    .option("-n, --tail <lines>", "only the last N lines (with -f: then follow)")
+    .option("--since <when>", "only lines logged since a duration ago (10m, 2h) or a date and time")
+    .option("-t, --timestamps", "start each line with the time labd saw it logged (about 1 s exact)")
+    .option("--raw", "print the bytes as logged (control characters reach the terminal)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  lab vm logs node1 -n 20\n  lab vm logs node1 --since 10m -t\n  lab vm logs node1 -f",
+    )
     .action(lazy("./commands/console.js", "vmLogsCommand"));
   vm.command("ssh <name> [command...]")
     .description("ssh into the VM with lab's own key; host key checked against what its console reported")

@@ -89,9 +89,22 @@ function doctorCommand(program: Command): void {
 function eventsCommand(program: Command): void {
   program
     .command("events")
-    .description("show the daemon's event log")
-    .option("-f, --follow", "keep printing new events")
+    .description("the daemon's events as they happen (with --since or -n: history first)")
+    .addOption(new Option("-f, --follow", "keep printing new events (the default)").hideHelp())
+    .option("--no-follow", "print the history (all of it, or --since/-n) and exit")
+    .option("--since <when>", "history since a duration ago (10m, 2h) or a date and time")
+    .option("-n, --tail <count>", "the last N events of the history")
+    .option(
+      "--type <type>",
+      "only this type (vm.started) or group (vm.*); repeatable",
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
+    .option("--vm <name>", "only events about this VM")
     .addOption(json())
+    .addHelpText(
+      "after",
+      "\nExamples:\n  lab events                          # live, until Ctrl-C\n  lab events --since 1h --type vm.*   # the last hour's VM events, then live\n  lab events --no-follow -n 20 --json",
+    )
     .action(lazy("./commands/events.js", "eventsCommand"));
 }
 
