@@ -19,6 +19,11 @@ async function main(): Promise<void> {
     return;
   }
   const program = buildProgram(argv);
+  // The completion scripts' hidden helper takes the typed words as they are (options included).
+  if (argv[2] === "__complete") {
+    const { completeCommand } = await import("./commands/completion.js");
+    return completeCommand(argv.slice(3), program);
+  }
   // Every level, not only the root: a subcommand's own usage error would otherwise exit 1.
   const override = (c: typeof program): void => {
     c.exitOverride();

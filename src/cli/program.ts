@@ -66,11 +66,13 @@ function labCommands(program: Command): void {
     .action(lazy(file, "statusCommand"));
   program
     .command("completion")
-    .description("print a shell completion script")
-    .addArgument(new Argument("<shell>", "bash or zsh").choices(["bash", "zsh"]))
+    .description(
+      "print a shell completion script (commands, options, and VM, network, image, role and unit names)",
+    )
+    .addArgument(new Argument("<shell>", "bash, zsh or fish").choices(["bash", "zsh", "fish"]))
     .addHelpText(
       "after",
-      "\nExamples:\n  source <(lab completion bash)          # in ~/.bashrc\n  lab completion zsh > ~/.zfunc/_lab     # a directory in $fpath; then restart zsh",
+      "\nNames are asked of labd at tab time (never started for it) and read from units/ and cloud-config/.\n\nExamples:\n  source <(lab completion bash)          # in ~/.bashrc\n  lab completion zsh > ~/.zfunc/_lab     # a directory in $fpath; then restart zsh\n  lab completion fish > ~/.config/fish/completions/lab.fish",
     )
     .action(async (shell: string, _opts: unknown, cmd: Command) => {
       const { completionCommand } = await import("./commands/completion.js");
@@ -149,6 +151,7 @@ const GROUPS = new Map<string, (program: Command) => void>([
   ["up", labCommands],
   ["down", labCommands],
   ["status", labCommands],
+  ["completion", labCommands],
   ["recover", recoverCommand],
   ["events", eventsCommand],
 ]);
