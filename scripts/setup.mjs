@@ -34,6 +34,8 @@ const PACKAGES = [
   "e2fsprogs", // mkfs.ext4 -d: the lab-flatcar image's root filesystem without loop mounts
   "containernetworking-plugins", // real CNI plugins (bridge, host-local, portmap) that run lab's pod network config
   "shellcheck", // npm run lint checks every shell script (scripts/shellcheck.mjs)
+  "zsh", // the unit test checks the generated zsh completion script
+  "fish", // the unit test runs the generated fish completion script
 ];
 
 function missingPackages() {

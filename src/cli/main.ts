@@ -1,6 +1,7 @@
 // The `lab` entry point: parses the command line against the declared commands (cli/program.ts)
 // and reports errors. The only file that calls process.exit.
 import { CommanderError } from "commander";
+import { helpTopic } from "./exit-codes.js";
 import { reportError } from "./output.js";
 import { buildProgram } from "./program.js";
 
@@ -12,8 +13,23 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 
 async function main(): Promise<void> {
   const argv = process.argv;
+  const topic = helpTopic(argv);
+  if (topic) {
+    process.stdout.write(topic);
+    return;
+  }
   const program = buildProgram(argv);
-  program.exitOverride();
+  // The completion scripts' hidden helper takes the typed words as they are (options included).
+  if (argv[2] === "__complete") {
+    const { completeCommand } = await import("./commands/completion.js");
+    return completeCommand(argv.slice(3), program);
+  }
+  // Every level, not only the root: a subcommand's own usage error would otherwise exit 1.
+  const override = (c: typeof program): void => {
+    c.exitOverride();
+    for (const sub of c.commands) override(sub);
+  };
+  override(program);
   const wantsJson = argv.includes("--json");
   try {
     await program.parseAsync(argv);

@@ -1,7 +1,13 @@
 // Declarations of the resource commands (net, vm, mirror, image, fleet): options, help and
 // which module implements each; nothing here runs until commander calls an action.
 import type { Command } from "commander";
+import { IGNORE_MISSING } from "./missing.js";
 import { json, lazy } from "./program-lazy.js";
+
+const WAIT = [
+  "--wait [timeout]",
+  "return once the guest is ready (LAB-READY or its ssh host keys, as 'lab up' waits); TIMEOUT like 300, 90s, 5m (default 180s, 600s for host keys); write --wait=5m",
+] as const;
 
 export function netCommands(program: Command): void {
   const net = program
@@ -70,10 +76,12 @@ export function vmCommands(program: Command): void {
     )
     .option("--restart <policy>", "no | on-failure | always", "no")
     .option("--accel <accel>", "auto | kvm | tcg (auto: KVM when it really works)", "auto")
+    .option(...WAIT)
     .addOption(json())
     .action(lazy(file, "vmCreateCommand"));
   vm.command("start <name>")
     .description("boot a stopped VM")
+    .option(...WAIT)
     .addOption(json())
     .action(lazy(file, "vmStartCommand"));
   vm.command("stop <name>")
@@ -83,11 +91,13 @@ export function vmCommands(program: Command): void {
     .action(lazy(file, "vmStopCommand"));
   vm.command("restart <name>")
     .description("stop, then start")
+    .option(...WAIT)
     .addOption(json())
     .action(lazy(file, "vmRestartCommand"));
   vm.command("destroy <name>")
     .description("remove the VM's disk, drive and port (MAC and IP stay reserved for the name)")
     .option("--forget", "also release the VM's MAC and IP")
+    .option(...IGNORE_MISSING)
     .addOption(json())
     .action(lazy(file, "vmDestroyCommand"));
   vm.command("list")
@@ -106,8 +116,16 @@ export function vmCommands(program: Command): void {
     .description("attach this terminal to the VM's serial console (Ctrl-] detaches)")
     .action(lazy("./commands/console.js", "vmConsoleCommand"));
   vm.command("logs <name>")
-    .description("print the VM's serial console log")
+    .description("print the VM's serial console log, control characters escaped")
     .option("-f, --follow", "keep printing new output")
+    .option("-n, --tail <lines>", "only the last N lines (with -f: then follow)")
+    .option("--since <when>", "only lines logged since a duration ago (10m, 2h) or a date and time")
+    .option("-t, --timestamps", "start each line with the time labd saw it logged (about 1 s exact)")
+    .option("--raw", "print the bytes as logged (control characters reach the terminal)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  lab vm logs node1 -n 20\n  lab vm logs node1 --since 10m -t\n  lab vm logs node1 -f",
+    )
     .action(lazy("./commands/console.js", "vmLogsCommand"));
   vm.command("ssh <name> [command...]")
     .description("ssh into the VM with lab's own key; host key checked against what its console reported")
@@ -153,7 +171,8 @@ export function mirrorCommands(program: Command): void {
     .action(lazy(file, "mirrorListCommand"));
   mirror
     .command("rm <name>")
-    .description("remove an artifact (absent is fine)")
+    .description("remove an artifact (not there: exit 3 unless --ignore-missing)")
+    .option(...IGNORE_MISSING)
     .addOption(json())
     .action(lazy(file, "mirrorRmCommand"));
 }
@@ -191,6 +210,7 @@ export function imageCommands(program: Command): void {
   image
     .command("rm <name>")
     .description("remove an image (refused while a VM's disk is based on it)")
+    .option(...IGNORE_MISSING)
     .addOption(json())
     .action(lazy(file, "imageRmCommand"));
   image

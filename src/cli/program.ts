@@ -66,11 +66,13 @@ function labCommands(program: Command): void {
     .action(lazy(file, "statusCommand"));
   program
     .command("completion")
-    .description("print a shell completion script")
-    .addArgument(new Argument("<shell>", "bash or zsh").choices(["bash", "zsh"]))
+    .description(
+      "print a shell completion script (commands, options, and VM, network, image, role and unit names)",
+    )
+    .addArgument(new Argument("<shell>", "bash, zsh or fish").choices(["bash", "zsh", "fish"]))
     .addHelpText(
       "after",
-      "\nExamples:\n  source <(lab completion bash)          # in ~/.bashrc\n  lab completion zsh > ~/.zfunc/_lab     # a directory in $fpath; then restart zsh",
+      "\nNames are asked of labd at tab time (never started for it) and read from units/ and cloud-config/.\n\nExamples:\n  source <(lab completion bash)          # in ~/.bashrc\n  lab completion zsh > ~/.zfunc/_lab     # a directory in $fpath; then restart zsh\n  lab completion fish > ~/.config/fish/completions/lab.fish",
     )
     .action(async (shell: string, _opts: unknown, cmd: Command) => {
       const { completionCommand } = await import("./commands/completion.js");
@@ -89,9 +91,22 @@ function doctorCommand(program: Command): void {
 function eventsCommand(program: Command): void {
   program
     .command("events")
-    .description("show the daemon's event log")
-    .option("-f, --follow", "keep printing new events")
+    .description("the daemon's events as they happen (with --since or -n: history first)")
+    .addOption(new Option("-f, --follow", "keep printing new events (the default)").hideHelp())
+    .option("--no-follow", "print the history (all of it, or --since/-n) and exit")
+    .option("--since <when>", "history since a duration ago (10m, 2h) or a date and time")
+    .option("-n, --tail <count>", "the last N events of the history")
+    .option(
+      "--type <type>",
+      "only this type (vm.started) or group (vm.*); repeatable",
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
+    .option("--vm <name>", "only events about this VM")
     .addOption(json())
+    .addHelpText(
+      "after",
+      "\nExamples:\n  lab events                          # live, until Ctrl-C\n  lab events --since 1h --type vm.*   # the last hour's VM events, then live\n  lab events --no-follow -n 20 --json",
+    )
     .action(lazy("./commands/events.js", "eventsCommand"));
 }
 
@@ -136,6 +151,7 @@ const GROUPS = new Map<string, (program: Command) => void>([
   ["up", labCommands],
   ["down", labCommands],
   ["status", labCommands],
+  ["completion", labCommands],
   ["recover", recoverCommand],
   ["events", eventsCommand],
 ]);
@@ -148,7 +164,7 @@ export function buildProgram(argv: readonly string[] = []): Command {
     .showSuggestionAfterError()
     .addHelpText(
       "after",
-      "\nGetting started:\n  lab doctor                 # what this host can do\n  lab net up                 # bridge + NAT + DHCP/DNS\n  lab vm create node1 --role kubernetes\n\nState lives in $LAB_HOME (/var/lib/lab), sockets and pids in $LAB_RUN (/run/lab).",
+      "\nGetting started:\n  lab doctor                 # what this host can do\n  lab net up                 # bridge + NAT + DHCP/DNS\n  lab vm create node1 --role kubernetes\n  lab help exit-codes        # what each exit code means\n\nState lives in $LAB_HOME (/var/lib/lab), sockets and pids in $LAB_RUN (/run/lab).",
     );
   // Declaring only the group the command line names saves start-up time; help, completion and
   // anything else get the whole tree.

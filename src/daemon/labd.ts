@@ -1,6 +1,7 @@
 // labd: the single writer of lab's state and the owner of the processes it starts.
 // Start-up: one daemon per run directory (a short start-up lock plus the pid file), a ledger
 // that must validate, then the control socket and a reconcile pass over what the ledger says.
+
 import { chmod, chown, mkdir, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import lockfile from "proper-lockfile";
@@ -17,6 +18,7 @@ import { labGroupId } from "../state/group.js";
 import { LedgerStore } from "../state/ledger.js";
 import { Mutex } from "../state/mutex.js";
 import { type LabDirs, paths } from "../state/paths.js";
+import { startLogTimes } from "../vm/log-times.js";
 import { writeVmRecords } from "../vm/record.js";
 import { VmSupervisor } from "../vm/supervisor.js";
 import { reconcile } from "./reconcile.js";
@@ -96,6 +98,7 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
   } finally {
     await release();
   }
+  const stopLogTimes = startLogTimes(p.consolesDir);
   let stopping: Promise<void> | undefined;
   let settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
   const stopped = new Promise<void>((resolve, reject) => {
@@ -103,6 +106,7 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
   });
   const stop = () => {
     stopping ??= (async () => {
+      stopLogTimes();
       supervisor.stopAll();
       await mirror.stopAll();
       server.close();

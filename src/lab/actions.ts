@@ -54,7 +54,7 @@ function progress(note: (m: string) => void) {
 }
 
 /** The line that ends this guest's boot for lab: LAB-READY, the host key report, or none. */
-async function readyMarker(guest: string | undefined, role: string): Promise<string | undefined> {
+export async function readyMarker(guest: string | undefined, role: string): Promise<string | undefined> {
   if (guest === READY_GUEST) return READY_MARKER;
   if (!imageRunsUnits({ guest })) return undefined;
   return (await roleUnitNames(defaultTemplatesDir(), role)).includes(HOSTKEYS_UNIT)

@@ -92,4 +92,5 @@ export async function removeVmFiles(ctx: LabContext, name: string): Promise<void
   await rm(f.dir, { recursive: true, force: true });
   await rm(f.runDir, { recursive: true, force: true });
   await rm(f.serialLog, { force: true });
+  await rm(`${f.serialLog}.times`, { force: true });
 }

@@ -1,7 +1,7 @@
 // lab vm console NAME (attach the terminal; Ctrl-] detaches) and lab vm logs NAME [-f]
-import { open } from "node:fs/promises";
 import net from "node:net";
 import { LabClient } from "../../client/client.js";
+import { type LogsOpts, printLogs } from "../logs.js";
 
 const DETACH = 0x1d; // Ctrl-]
 
@@ -37,32 +37,8 @@ export async function vmConsoleCommand(name: string): Promise<void> {
   process.stderr.write("\r\ndetached\r\n");
 }
 
-export async function vmLogsCommand(name: string, opts: { follow?: boolean; lines?: string }): Promise<void> {
+export async function vmLogsCommand(name: string, opts: LogsOpts): Promise<void> {
   const { paths, labDirs } = await import("../../state/paths.js");
   await new LabClient().call("GET", `/v1/vms/${encodeURIComponent(name)}`);
-  const file = paths(labDirs()).vm(name).serialLog;
-  let position = 0;
-  let handle = await open(file, "r").catch(() => undefined);
-  if (!handle && !opts.follow) {
-    process.stderr.write(`no console output yet (${file})\n`);
-    return;
-  }
-  const pump = async () => {
-    handle ??= await open(file, "r").catch(() => undefined);
-    const h = handle;
-    if (!h) return;
-    const buf = Buffer.alloc(64 * 1024);
-    for (;;) {
-      const { bytesRead } = await h.read(buf, 0, buf.length, position);
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      process.stdout.write(buf.subarray(0, bytesRead));
-    }
-  };
-  await pump();
-  if (!opts.follow) return;
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 200));
-    await pump();
-  }
+  await printLogs(paths(labDirs()).vm(name).serialLog, opts);
 }

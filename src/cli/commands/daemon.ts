@@ -58,6 +58,8 @@ export async function daemonStatusCommand(opts: { json?: boolean }): Promise<voi
   } catch {
     info = undefined;
   }
+  // Exit 3 when stopped, as service managers' status commands do (see 'lab help exit-codes').
+  if (!info) process.exitCode = 3;
   if (opts.json) return printJson({ running: !!info, ...info });
   if (!info) {
     process.stdout.write("labd is not running (it starts on demand, or with 'lab daemon start')\n");

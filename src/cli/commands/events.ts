@@ -1,8 +1,10 @@
-// lab events [-f] [--json]
+// lab events [--no-follow] [--since WHEN] [-n N] [--type T] [--vm NAME] [--json]
 import { readFile } from "node:fs/promises";
 import { LabClient } from "../../client/client.js";
 import type { LabEvent } from "../../state/events.js";
 import { labDirs, paths } from "../../state/paths.js";
+import { escapeControl } from "../escape.js";
+import { type EventsOpts, eventFilter, historyEvents } from "../events-filter.js";
 
 function show(e: LabEvent, json: boolean): void {
   if (json) {
@@ -13,20 +15,18 @@ function show(e: LabEvent, json: boolean): void {
   const details = Object.entries(rest)
     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
     .join(" ");
-  process.stdout.write(`${time}  ${type.padEnd(22)} ${details}\n`);
+  process.stdout.write(escapeControl(`${time}  ${type.padEnd(22)} ${details}`).concat("\n"));
 }
 
-export async function eventsCommand(opts: { follow?: boolean; json?: boolean }): Promise<void> {
+export async function eventsCommand(opts: EventsOpts): Promise<void> {
+  const filter = eventFilter(opts);
+  const follow = opts.follow !== false;
   const client = new LabClient();
-  if (opts.follow) await client.call("GET", "/v1/daemon");
+  if (follow) await client.call("GET", "/v1/daemon");
   const text = await readFile(paths(labDirs()).events, "utf8").catch(() => "");
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      show(JSON.parse(line) as LabEvent, !!opts.json);
-    } catch {
-      // A line cut short by a crash is skipped; the rest of the log is still valid.
-    }
-  }
-  if (opts.follow) await client.follow("/v1/events", (e) => show(e as LabEvent, !!opts.json));
+  for (const e of historyEvents(text, filter)) show(e, !!opts.json);
+  if (follow)
+    await client.follow("/v1/events", (e) => {
+      if (filter.matches(e as LabEvent)) show(e as LabEvent, !!opts.json);
+    });
 }

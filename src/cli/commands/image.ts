@@ -8,6 +8,7 @@ import { uploadImage } from "../../client/imports.js";
 import type { ImportResult } from "../../image/import.js";
 import type { PullResult } from "../../image/pull.js";
 import type { CatalogStatus, ImageStatus } from "../../image/status.js";
+import { allowMissing, type MissingOpts } from "../missing.js";
 import { printJson, printKeyValues, printTable } from "../output.js";
 
 interface ImageOpts {
@@ -154,13 +155,17 @@ export async function imageListCommand(opts: ImageOpts): Promise<void> {
     );
 }
 
-export async function imageRmCommand(name: string, opts: ImageOpts): Promise<void> {
-  const r = await new LabClient().call<{ removed: boolean; name: string }>(
-    "DELETE",
-    `/v1/images/${encodeURIComponent(name)}`,
-  );
+export async function imageRmCommand(name: string, opts: ImageOpts & MissingOpts): Promise<void> {
+  const r = (await allowMissing(
+    () =>
+      new LabClient().call<{ removed: boolean; name: string }>(
+        "DELETE",
+        `/v1/images/${encodeURIComponent(name)}`,
+      ),
+    opts,
+  )) ?? { removed: false, name };
   if (opts.json) return printJson(r);
-  process.stdout.write(`image ${name}: removed\n`);
+  process.stdout.write(`image ${name}: ${r.removed ? "removed" : "not there, nothing to do"}\n`);
 }
 
 export async function imageCatalogCommand(opts: ImageOpts): Promise<void> {

@@ -6,6 +6,7 @@ import { errorFromShape, toLabError, UsageError } from "../../errors.js";
 import type { ArtifactList, ArtifactListEntry } from "../../mirror/artifact-list.js";
 import type { ArtifactResult, ArtifactStatus } from "../../mirror/store.js";
 import { repoRoot } from "../../state/repo.js";
+import { type MissingOpts, missing } from "../missing.js";
 import { printJson, printKeyValues, printTable } from "../output.js";
 import { formatSize, progressView } from "./image.js";
 
@@ -175,11 +176,12 @@ export async function mirrorListCommand(opts: MirrorOpts): Promise<void> {
   if (s.listeners.length === 0) process.stdout.write("not served yet: no lab network is up ('lab net up')\n");
 }
 
-export async function mirrorRmCommand(name: string, opts: MirrorOpts): Promise<void> {
+export async function mirrorRmCommand(name: string, opts: MirrorOpts & MissingOpts): Promise<void> {
   const r = await new LabClient().call<{ removed: boolean; name: string }>(
     "DELETE",
     `/v1/mirror/artifacts/${encodeURIComponent(name)}`,
   );
+  if (!r.removed) missing("mirror", name, opts);
   if (opts.json) return printJson(r);
   process.stdout.write(`mirror ${name}: ${r.removed ? "removed" : "not there, nothing to do"}\n`);
 }

@@ -3,7 +3,9 @@ import { readFile } from "node:fs/promises";
 import { LabClient } from "../../client/client.js";
 import { UsageError } from "../../errors.js";
 import type { VmStatus } from "../../vm/status.js";
+import { type MissingOpts, missing } from "../missing.js";
 import { printJson, printKeyValues, printTable, progressPrinter } from "../output.js";
+import { type WaitOpts, withWait } from "../wait.js";
 
 interface VmOpts {
   json?: boolean;
@@ -81,7 +83,10 @@ function showStatus(s: VmStatus, headline?: string): void {
   }
 }
 
-export async function vmCreateCommand(name: string, opts: VmOpts): Promise<void> {
+export const vmCreateCommand = (name: string, opts: VmOpts & WaitOpts) =>
+  withWait(name, opts, () => vmCreate(name, opts));
+
+async function vmCreate(name: string, opts: VmOpts): Promise<void> {
   const body = {
     name,
     role: opts.role,
@@ -120,16 +125,19 @@ async function simple(
   );
 }
 
-export const vmStartCommand = (name: string, opts: VmOpts) => simple("start", name, opts);
-export const vmRestartCommand = (name: string, opts: VmOpts) => simple("restart", name, opts);
+export const vmStartCommand = (name: string, opts: VmOpts & WaitOpts) =>
+  withWait(name, opts, () => simple("start", name, opts));
+export const vmRestartCommand = (name: string, opts: VmOpts & WaitOpts) =>
+  withWait(name, opts, () => simple("restart", name, opts));
 export const vmStopCommand = (name: string, opts: VmOpts) =>
   simple("stop", name, opts, { timeoutSeconds: int(opts.timeout, "--timeout") });
 
-export async function vmDestroyCommand(name: string, opts: VmOpts): Promise<void> {
+export async function vmDestroyCommand(name: string, opts: VmOpts & MissingOpts): Promise<void> {
   const r = await new LabClient().call<{ removed: boolean; forgotten: boolean }>(
     "DELETE",
     `${vmPath(name)}${opts.forget ? "?forget=true" : ""}`,
   );
+  if (!r.removed && !r.forgotten) missing("VM", name, opts);
   if (opts.json) return printJson(r);
   const what = r.removed ? "destroyed" : "did not exist";
   process.stdout.write(
