@@ -19,6 +19,7 @@ import { Mutex } from "../state/mutex.js";
 import { type LabDirs, paths } from "../state/paths.js";
 import { writeVmRecords } from "../vm/record.js";
 import { VmSupervisor } from "../vm/supervisor.js";
+import { createWebService, webRoutes } from "../web/daemon.js";
 import { reconcile } from "./reconcile.js";
 import { buildRoutes } from "./routes.js";
 import { createServer } from "./server.js";
@@ -50,6 +51,7 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
   });
   let server: Server;
   let ctx: LabContext;
+  let web: ReturnType<typeof createWebService> | undefined;
   const supervisor = new VmSupervisor();
   let markReady: () => void = () => undefined;
   const reconciled = new Promise<void>((resolve) => {
@@ -81,10 +83,8 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
     };
     supervisor.ctx = ctx;
     await rm(p.socket, { force: true });
-    server = createServer(
-      buildRoutes(ctx, () => stop(), reconciled),
-      log,
-    );
+    web = createWebService(ctx, log);
+    server = createServer([...buildRoutes(ctx, () => stop(), reconciled), ...webRoutes(web)], log);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(p.socket, () => resolve());
@@ -105,6 +105,7 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
     stopping ??= (async () => {
       supervisor.stopAll();
       await mirror.stopAll();
+      await web?.stop();
       server.close();
       server.closeAllConnections();
       await ctx.events.flush();
