@@ -36,6 +36,7 @@ const PACKAGES = [
   "shellcheck", // npm run lint checks every shell script (scripts/shellcheck.mjs)
   "zsh", // the unit test checks the generated zsh completion script
   "fish", // the unit test runs the generated fish completion script
+  "chromium", // the web page's test and npm run demo's screenshot (driven by playwright-core)
 ];
 
 function missingPackages() {

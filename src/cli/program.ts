@@ -110,6 +110,19 @@ function eventsCommand(program: Command): void {
     .action(lazy("./commands/events.js", "eventsCommand"));
 }
 
+function webCommand(program: Command): void {
+  program
+    .command("web")
+    .description("the lab as a live web page (topology, states, events, consoles); prints its URL")
+    .option("--listen <addr>", "listen on ADDR[:PORT] instead of 127.0.0.1:7780 (the token is still needed)")
+    .addOption(json())
+    .addHelpText(
+      "after",
+      "\nThe URL carries a secret token (the page reaches VM consoles: root shells); keep it private.\nFrom a laptop: ssh -L 7780:127.0.0.1:7780 HOST, run 'lab web' there, open the URL it prints.\n\nExamples:\n  lab web\n  lab web --listen 0.0.0.0:8080",
+    )
+    .action(lazy("./commands/web.js", "webCommand"));
+}
+
 function kubeconfigCommand(program: Command): void {
   program
     .command("kubeconfig")
@@ -154,6 +167,7 @@ const GROUPS = new Map<string, (program: Command) => void>([
   ["completion", labCommands],
   ["recover", recoverCommand],
   ["events", eventsCommand],
+  ["web", webCommand],
 ]);
 
 export function buildProgram(argv: readonly string[] = []): Command {

@@ -21,6 +21,7 @@ import { type LabDirs, paths } from "../state/paths.js";
 import { startLogTimes } from "../vm/log-times.js";
 import { writeVmRecords } from "../vm/record.js";
 import { VmSupervisor } from "../vm/supervisor.js";
+import { createWebService, webRoutes } from "../web/daemon.js";
 import { reconcile } from "./reconcile.js";
 import { buildRoutes } from "./routes.js";
 import { createServer } from "./server.js";
@@ -52,6 +53,7 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
   });
   let server: Server;
   let ctx: LabContext;
+  let web: ReturnType<typeof createWebService> | undefined;
   const supervisor = new VmSupervisor();
   let markReady: () => void = () => undefined;
   const reconciled = new Promise<void>((resolve) => {
@@ -83,10 +85,8 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
     };
     supervisor.ctx = ctx;
     await rm(p.socket, { force: true });
-    server = createServer(
-      buildRoutes(ctx, () => stop(), reconciled),
-      log,
-    );
+    web = createWebService(ctx, log);
+    server = createServer([...buildRoutes(ctx, () => stop(), reconciled), ...webRoutes(web)], log);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(p.socket, () => resolve());
@@ -109,6 +109,7 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
       stopLogTimes();
       supervisor.stopAll();
       await mirror.stopAll();
+      await web?.stop();
       server.close();
       server.closeAllConnections();
       await ctx.events.flush();

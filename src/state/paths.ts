@@ -41,6 +41,8 @@ export function paths(dirs: LabDirs) {
     socket: path.join(run, "labd.sock"),
     pidFile: path.join(run, "labd.pid"),
     daemonLog: path.join(run, "labd.log"),
+    /** The web page's token (root:lab 0640), read by `lab web`. */
+    webToken: path.join(run, "web.token"),
     ovsDir: path.join(run, "ovs"),
     ovs: {
       db: path.join(run, "ovs", "conf.db"),
