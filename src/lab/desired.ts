@@ -2,6 +2,7 @@
 // machines, defaults filled in, paths made absolute. Pure (the home directory is passed in).
 import path from "node:path";
 import { deepMerge } from "../cloudconfig/tree.js";
+import { ETCD_ROLE } from "../etcd/members.js";
 import type { ImageDecl, LabFile, NetworkDecl } from "./schema.js";
 
 export interface DesiredNetwork {
@@ -153,5 +154,5 @@ export function withClusterPlan(
  * network, which the daemon finds in its ledger only once that machine exists.
  */
 export function orderForBoot<T extends { role: string }>(machines: T[]): T[] {
-  return [...machines.filter((m) => m.role === "etcd"), ...machines.filter((m) => m.role !== "etcd")];
+  return [...machines.filter((m) => m.role === ETCD_ROLE), ...machines.filter((m) => m.role !== ETCD_ROLE)];
 }

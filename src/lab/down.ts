@@ -3,6 +3,7 @@
 import os from "node:os";
 import type { LabClient } from "../client/client.js";
 import { LabError, toLabError } from "../errors.js";
+import { etcdContact, etcdMembers } from "../etcd/members.js";
 import type { VmStatus } from "../vm/status.js";
 import { desiredLab, orderForBoot } from "./desired.js";
 import { type FleetGate, httpFleetGate } from "./fleet-steps.js";
@@ -73,11 +74,11 @@ export async function labDown(client: LabClient, file: string, opts: DownOptions
     },
   };
   const vms = await client.call<VmStatus[]>("GET", "/v1/vms");
-  const etcd = lab.machines.find((m) => m.role === "etcd");
+  const etcd = etcdContact(etcdMembers(vms.filter((v) => lab.machines.some((m) => m.name === v.name))));
   const units = lab.unitGlobs.length > 0 ? selectUnits(lab.unitGlobs, await readUnitsDir(lab.unitsDir)) : [];
   await removeUnits(
     units.map((u) => u.name),
-    vms.find((v) => v.name === etcd?.name),
+    etcd,
     opts,
     out,
   );

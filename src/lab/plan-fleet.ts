@@ -1,5 +1,6 @@
 // The fleet part of `lab up`'s plan, only when the lab file declares units: flannel's network
 // config in etcd, then a gate until fleet lists every machine with its role, then the units.
+import { etcdMembers } from "../etcd/members.js";
 import type { UnitOption } from "../fleet/unit-file.js";
 import type { DesiredLab } from "./desired.js";
 import type { FleetObserved } from "./fleet-steps.js";
@@ -64,7 +65,7 @@ export function planFleetSteps(
   fleet: FleetObserved | undefined,
   extras: PlanExtras,
 ): Step[] {
-  const etcd = lab.machines.find((m) => m.role === "etcd");
+  const etcd = etcdMembers(lab.machines)[0];
   if (lab.unitGlobs.length === 0 || !etcd) return [];
   const etcdIp = extras.ips.get(etcd.name) ?? "?";
   const steps: Step[] = [];

@@ -1,6 +1,7 @@
 // The pure planner of `lab up`: desired resources + what exists → steps. Missing things are
 // created, stopped VMs started, matching things left alone, and anything that exists with another
 // spec is a conflict (never silently recreated).
+import { ETCD_ROLE, etcdMembers } from "../etcd/members.js";
 import type { ImageStatus } from "../image/status.js";
 import type { ArtifactStatus } from "../mirror/store.js";
 import { parseCidr } from "../net/cidr.js";
@@ -148,7 +149,7 @@ export function vmDifferences(m: DesiredMachine, s: VmStatus, images: ImageStatu
 
 function vmStep(m: DesiredMachine, lab: DesiredLab, observed: Observed, extras: PlanExtras): Step {
   const ip = extras.ips.get(m.name) ?? "?";
-  const etcd = lab.machines.filter((x) => x.role === "etcd" && x.network === m.network && x !== m);
+  const etcd = etcdMembers(lab.machines, m.network).filter((x) => x !== m);
   const base = {
     id: stepId("vm", m.name),
     kind: "vm" as const,
@@ -176,8 +177,9 @@ function vmStep(m: DesiredMachine, lab: DesiredLab, observed: Observed, extras: 
   };
   const s = observed.vms.find((v) => v.name === m.name);
   if (!s) {
-    // Only the others wait for etcd machines: their cloud-config names the first one's address.
-    const after = m.role === "etcd" ? base.after : [...base.after, ...etcd.map((e) => stepId("vm", e.name))];
+    // Only the others wait for etcd machines: their cloud-config names the members' addresses.
+    const after =
+      m.role === ETCD_ROLE ? base.after : [...base.after, ...etcd.map((e) => stepId("vm", e.name))];
     return { ...base, after, action: "create", detail: `role ${m.role}, ${ip}` };
   }
   const differs = vmDifferences(m, s, observed.images, ip);

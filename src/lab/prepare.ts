@@ -8,6 +8,7 @@ import type { LabClient } from "../client/client.js";
 import { imageRunsUnits, roleArtifacts } from "../cloudconfig/mirror-install.js";
 import { defaultTemplatesDir, listRoles, renderCloudConfig } from "../cloudconfig/render.js";
 import { LabError } from "../errors.js";
+import { etcdContact, etcdMembers } from "../etcd/members.js";
 import { type FieldProblem, problemsError } from "../field-problems.js";
 import type { HostAddress, HostRoute } from "../host/ip.js";
 import { MANIFEST_FILE } from "../image/manifest.js";
@@ -137,7 +138,7 @@ function missingFiles(lab: DesiredLab): FieldProblem[] {
   for (const a of lab.artifacts)
     if (a.path !== undefined && !existsSync(a.path))
       out.push({ path: `${a.field}.path`, message: `${a.path} does not exist` });
-  if (lab.unitGlobs.length > 0 && !lab.machines.some((m) => m.role === "etcd"))
+  if (lab.unitGlobs.length > 0 && etcdMembers(lab.machines).length === 0)
     out.push({ path: "fleet.units", message: "fleet units need an etcd machine (role etcd)" });
   return out;
 }
@@ -256,9 +257,9 @@ export async function prepareUp(client: LabClient, file: string): Promise<Prepar
 
 /** fleet's view, when the lab declares units and its etcd machine is running and answers. */
 export async function fleetState(lab: DesiredLab, vms: VmStatus[], ips: Map<string, string>) {
-  const etcd = lab.machines.find((m) => m.role === "etcd");
-  if (lab.unitGlobs.length === 0 || !etcd) return undefined;
-  const vm = vms.find((v) => v.name === etcd.name && v.state === "running");
-  const ip = vm?.ip ?? ips.get(etcd.name);
-  return vm && ip ? observeFleet(httpFleetGate(ip, OBSERVE), ip) : undefined;
+  const members = etcdMembers(lab.machines);
+  if (lab.unitGlobs.length === 0 || members.length === 0) return undefined;
+  const vm = etcdContact(etcdMembers(vms.filter((v) => members.some((m) => m.name === v.name))));
+  const ip = vm?.state === "running" ? (vm.ip ?? ips.get(vm.name)) : undefined;
+  return ip ? observeFleet(httpFleetGate(ip, OBSERVE), ip) : undefined;
 }

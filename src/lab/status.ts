@@ -4,6 +4,7 @@
 import os from "node:os";
 import type { LabClient } from "../client/client.js";
 import { imageRunsUnits } from "../cloudconfig/mirror-install.js";
+import { etcdContact, etcdMembers } from "../etcd/members.js";
 import type { ImageStatus } from "../image/status.js";
 import type { NetStatus } from "../net/network.js";
 import type { VmStatus } from "../vm/status.js";
@@ -86,7 +87,7 @@ export async function labStatus(client: LabClient, file: string): Promise<LabSta
       };
     }),
   );
-  const etcd = lab.machines.find((m) => m.role === "etcd");
+  const etcd = etcdContact(etcdMembers(vms.filter((v) => lab.machines.some((m) => m.name === v.name))));
   return {
     file: loaded.file,
     networks: lab.networks.map((n) =>
@@ -97,10 +98,7 @@ export async function labStatus(client: LabClient, file: string): Promise<LabSta
       ),
     ),
     vms: vmRows,
-    fleet: await fleetPart(
-      vms.find((v) => v.name === etcd?.name),
-      images,
-    ),
+    fleet: await fleetPart(etcd, images),
   };
 }
 

@@ -6,6 +6,7 @@ import { writeConfigDrive } from "../cloudconfig/config-drive.js";
 import { defaultTemplatesDir, renderCloudConfig } from "../cloudconfig/render.js";
 import { deepMerge } from "../cloudconfig/tree.js";
 import type { LabContext } from "../context.js";
+import { clientUrl, clientUrls, etcdMembers } from "../etcd/members.js";
 import type { ResolvedImage } from "../image/resolve.js";
 import { installExtraFor } from "../mirror/install.js";
 import { mirrorPort } from "../mirror/port.js";
@@ -34,14 +35,17 @@ export async function createOverlay(ctx: LabContext, name: string, image: Resolv
   if (!existsSync(f.disk)) await ctx.host.run(overlayArgv(image, f.disk));
 }
 
-/** fleet and etcd find the cluster's etcd at the first etcd VM of the network, else by DNS name. */
+/**
+ * The etcd client URLs a VM's cloud-config names: every etcd member of its network (itself
+ * included when it is one), else the DNS name `etcd.<domain>`.
+ */
 export function etcdEndpoint(ledger: Ledger, spec: VmSpec, id: Identity, net: NetworkSpec): string {
-  if (spec.role === "etcd") return `http://${id.ip}:2379`;
-  const etcd = Object.values(ledger.vms)
-    .filter((v) => v.role === "etcd" && v.network === spec.network)
-    .sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
-  const ip = etcd ? ledger.identities[etcd.name]?.ip : undefined;
-  return `http://${ip ?? `etcd.${net.domain}`}:2379`;
+  const known = Object.values(ledger.vms)
+    .filter((v) => v.name !== spec.name)
+    .map((v) => ({ name: v.name, role: v.role, network: v.network, ip: ledger.identities[v.name]?.ip }));
+  const self = { name: spec.name, role: spec.role, network: spec.network, ip: id.ip };
+  const urls = clientUrls(etcdMembers([...known, self], spec.network));
+  return urls || clientUrl(`etcd.${net.domain}`);
 }
 
 function mergeExtras(

@@ -2,6 +2,7 @@
 import path from "node:path";
 import { LabClient } from "../../client/client.js";
 import { FleetApiError, UsageError } from "../../errors.js";
+import { etcdContact, etcdMembers } from "../../etcd/members.js";
 import { DEFAULT_FLEET_PORT, FleetClient } from "../../fleet/api.js";
 import { assertEtcdV2 } from "../../fleet/etcd-v2.js";
 import { destroyUnits, listUnits, setTargetState } from "../../fleet/ops.js";
@@ -33,8 +34,7 @@ export async function fleetEndpoint(opts: FleetOpts): Promise<string> {
   const given = opts.endpoint ?? process.env.FLEETCTL_ENDPOINT;
   if (given) return given;
   const vms = await new LabClient().call<VmStatus[]>("GET", "/v1/vms");
-  const etcd =
-    vms.find((v) => v.role === "etcd" && v.state === "running") ?? vms.find((v) => v.role === "etcd");
+  const etcd = etcdContact(etcdMembers(vms));
   if (!etcd?.ip) {
     throw new UsageError("no etcd machine in this lab to reach fleet through", {
       hint: "create one ('lab vm create etcd --role etcd'), or pass --endpoint http://IP:49153",
