@@ -1,38 +1,22 @@
 // The pure planner of `lab up`: desired resources + what exists → steps. Missing things are
 // created, stopped VMs started, matching things left alone, and anything that exists with another
 // spec is a conflict (never silently recreated).
-import type { ImageStatus } from "../image/status.js";
-import type { ArtifactStatus } from "../mirror/store.js";
-import { parseCidr } from "../net/cidr.js";
-import type { NetStatus } from "../net/network.js";
-import { defaultBridgeName } from "../state/names.js";
-import { defaultMemoryMiB } from "../vm/defaults.js";
-import type { VmStatus } from "../vm/status.js";
-import type { DesiredArtifact, DesiredImage, DesiredLab, DesiredMachine, DesiredNetwork } from "./desired.js";
-import type { FleetObserved } from "./fleet-steps.js";
+import type { ImageStatus } from "../../image/status.js";
+import { parseCidr } from "../../net/cidr.js";
+import { defaultBridgeName } from "../../state/names.js";
+import { defaultMemoryMiB } from "../../vm/defaults.js";
+import type { VmStatus } from "../../vm/status.js";
+import type {
+  DesiredArtifact,
+  DesiredImage,
+  DesiredLab,
+  DesiredMachine,
+  DesiredNetwork,
+} from "../file/desired.js";
 import { addressingFor } from "./ips.js";
+import type { Observed, PlanExtras } from "./observed.js";
 import { planFleetSteps } from "./plan-fleet.js";
 import { type Step, stepId } from "./steps.js";
-import type { LocalUnit } from "./units.js";
-
-export interface Observed {
-  networks: NetStatus[];
-  images: ImageStatus[];
-  vms: VmStatus[];
-  /** The mirror's artifacts (asked only when the lab file declares some). */
-  mirror?: ArtifactStatus[];
-  /** Present when the lab's fleet answered. */
-  fleet?: FleetObserved;
-}
-
-export interface PlanExtras {
-  /** Address of every machine (ips.ts). */
-  ips: Map<string, string>;
-  /** Public key file → its text. */
-  sshKeys: Map<string, string>;
-  /** The unit files the lab file's globs select. */
-  units: LocalUnit[];
-}
 
 const DEFAULT_DOMAIN = "lab";
 

@@ -1,6 +1,7 @@
 // The steps `lab up` plans and runs: one per network, image, VM and fleet unit, plus the two
 // fleet gates (flannel's config in etcd, every machine registered). Data only.
-import type { UnitOption } from "../fleet/unit-file.js";
+import type { FlannelConfig } from "../../fleet/flannel-key.js";
+import type { UnitOption } from "../../fleet/unit-file.js";
 
 export type StepKind = "network" | "image" | "artifact" | "vm" | "flannel" | "fleet" | "unit";
 
@@ -43,11 +44,7 @@ export interface VmBody {
   cloudConfig?: Record<string, unknown>;
 }
 
-export interface FlannelConfig {
-  Network: string;
-  SubnetLen: number;
-  Backend: { Type: string };
-}
+export type { FlannelConfig };
 
 export type Step =
   | (BaseStep & { kind: "network"; body: NetworkBody })
