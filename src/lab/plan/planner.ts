@@ -5,6 +5,7 @@ import type { ImageStatus } from "../../image/status.js";
 import { parseCidr } from "../../net/cidr.js";
 import { defaultBridgeName } from "../../state/names.js";
 import { defaultMemoryMiB } from "../../vm/defaults.js";
+import { specDifferences } from "../../vm/same-spec.js";
 import type { VmStatus } from "../../vm/status.js";
 import type {
   DesiredArtifact,
@@ -115,19 +116,16 @@ function artifactStep(a: DesiredArtifact, observed: Observed): Step {
 export function vmDifferences(m: DesiredMachine, s: VmStatus, images: ImageStatus[], ip: string): string[] {
   const guest = images.find((i) => i.name === m.image)?.guest;
   const memory = m.memoryMiB ?? (guest === undefined ? undefined : defaultMemoryMiB(guest));
-  const checks: [string, unknown, unknown][] = [
-    ["role", s.role, m.role],
-    ["image", s.image, m.image],
-    ["network", s.network, m.network],
-    ["memory (MiB)", s.memoryMiB, memory],
-    ["cpus", s.cpus, m.cpus ?? 1],
-    ["restart", s.restart, m.restart ?? "no"],
-    ["config drive", s.configDrive, m.configDrive ?? "iso"],
-    ["ip", s.ip, m.ip === undefined ? undefined : ip],
-  ];
-  return checks
-    .filter(([, have, want]) => want !== undefined && have !== want)
-    .map(([what, have, want]) => `${what} ${have} (lab file: ${want})`);
+  return specDifferences(s, {
+    role: m.role,
+    image: m.image,
+    network: m.network,
+    memoryMiB: memory,
+    cpus: m.cpus ?? 1,
+    restart: m.restart ?? "no",
+    configDrive: m.configDrive ?? "iso",
+    ip: m.ip === undefined ? undefined : ip,
+  }).map((d) => `${d.what} ${d.have} (lab file: ${d.want})`);
 }
 
 function vmStep(m: DesiredMachine, lab: DesiredLab, observed: Observed, extras: PlanExtras): Step {
