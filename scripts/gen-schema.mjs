@@ -5,7 +5,7 @@
 import { writeFile } from "node:fs/promises";
 
 const root = path.resolve(import.meta.dirname, "..");
-const { labJsonSchema } = await import(path.join(root, "dist/lab/schema.js"));
+const { labJsonSchema } = await import(path.join(root, "dist/lab/file/schema.js"));
 const file = path.join(root, "lab.schema.json");
 await writeFile(file, `${JSON.stringify(labJsonSchema(), null, 2)}\n`);
 console.log(`wrote ${path.relative(process.cwd(), file)}`);

@@ -1,12 +1,18 @@
 // `lab vm create|start|restart --wait[=TIMEOUT]`: after the command, wait until the guest is ready
-// by the same rule `lab up` uses (src/lab/ready.ts): one more marker line on its serial console
+// by the same rule `lab up` uses (src/lab/run/ready.ts): one more marker line on its serial console
 // than before this boot (LAB-READY for the lab-test guest, the ssh host key report for guests that
 // run units). Images whose guest reports nothing are ready once running.
 import type { LabClient } from "../client/client.js";
 import { UsageError } from "../errors.js";
 import type { ImageStatus } from "../image/status.js";
-import { readyMarker } from "../lab/actions.js";
-import { HOSTKEYS_MARKER, READY_MARKER, readyCount, serialLogOf, waitForReadyLine } from "../lab/ready.js";
+import { readyMarker } from "../lab/run/actions.js";
+import {
+  HOSTKEYS_MARKER,
+  READY_MARKER,
+  readyCount,
+  serialLogOf,
+  waitForReadyLine,
+} from "../lab/run/ready.js";
 import type { VmStatus } from "../vm/status.js";
 
 /** `lab up`'s bounds: a busybox guest under TCG, or a systemd guest that reports host keys. */

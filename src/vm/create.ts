@@ -24,6 +24,7 @@ import { defaultMemoryMiB } from "./defaults.js";
 import { createOverlay, removeVmFiles, writeVmConfigDrive } from "./files.js";
 import { planIdentity } from "./identity.js";
 import { getSpec, startVm } from "./lifecycle.js";
+import { specDifferences } from "./same-spec.js";
 import { type VmStatus, vmStatus } from "./status.js";
 import { checkTapFree } from "./tap.js";
 
@@ -119,13 +120,6 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
   };
 }
 
-const sameSpec = (a: VmSpec, b: VmSpec) =>
-  a.role === b.role &&
-  a.image === b.image &&
-  a.memoryMiB === b.memoryMiB &&
-  a.cpus === b.cpus &&
-  a.network === b.network;
-
 export async function createVm(
   ctx: LabContext,
   req: VmCreateRequest,
@@ -133,8 +127,11 @@ export async function createVm(
   const spec = await planVm(ctx, req);
   const existing = ctx.ledger.read().vms[spec.name];
   if (existing) {
-    if (!sameSpec(existing, spec)) {
-      throw new ConflictError(`VM ${spec.name} already exists with another spec`, {
+    const kept = ctx.ledger.read().identities[spec.name];
+    const differs = specDifferences({ ...existing, ip: kept?.ip }, { ...spec, ip: req.ip });
+    if (differs.length > 0) {
+      const what = differs.map((d) => `${d.what} ${d.have} (asked: ${d.want})`).join(", ");
+      throw new ConflictError(`VM ${spec.name} already exists with another spec: ${what}`, {
         hint: `destroy it first ('lab vm destroy ${spec.name}') or pick another name`,
       });
     }

@@ -7,7 +7,7 @@ import type { LabContext } from "../context.js";
 import type { Route } from "../daemon/server.js";
 import { UsageError } from "../errors.js";
 import { FleetClient } from "../fleet/api.js";
-import { FLEET_PORT } from "../lab/fleet-steps.js";
+import { FLEET_PORT } from "../lab/run/fleet-steps.js";
 import type { NetStatus } from "../net/network.js";
 import type { VmStatus } from "../vm/status.js";
 import { WebService } from "./service.js";

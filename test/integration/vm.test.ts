@@ -113,6 +113,19 @@ describe.skipIf(skip)("lab vm (real qemu, OVS and dnsmasq in a namespace)", () =
     expect(await sha256(baseDisk)).toBe(baseSum);
   });
 
+  it("create on an existing name with another restart policy or address is a conflict, as in lab up", async () => {
+    const cases: [string[], RegExp][] = [
+      [["--restart", "always"], /another spec: restart no \(asked: always\)/],
+      [["--ip", "172.16.11.20"], /another spec: ip 172\.16\.11\.10 \(asked: 172\.16\.11\.20\)/],
+    ];
+    for (const [extra, message] of cases) {
+      const r = await lab.lab(["vm", "create", "node1", "--role", "etcd", ...extra], { reject: false });
+      expect(r.exitCode, extra.join(" ")).not.toBe(0);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(await vm("node1")).toMatchObject({ restart: "no", ip: "172.16.11.10", state: "running" });
+  });
+
   it("destroy + create again gives the same MAC and IP; --forget releases them", async () => {
     const before = await vm("node2");
     await lab.lab(["vm", "destroy", "node2"]);

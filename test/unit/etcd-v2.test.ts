@@ -5,7 +5,8 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { EtcdV2MissingError } from "../../src/errors.js";
 import { probeEtcdV2 } from "../../src/fleet/etcd-v2.js";
-import { retry, writeFlannelConfig } from "../../src/lab/fleet-steps.js";
+import { writeFlannelConfig } from "../../src/fleet/flannel-key.js";
+import { retry } from "../../src/lab/run/fleet-steps.js";
 
 let server: http.Server | undefined;
 

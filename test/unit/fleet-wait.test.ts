@@ -7,10 +7,10 @@ import type { LabClient } from "../../src/client/client.js";
 import { FleetApiError } from "../../src/errors.js";
 import type { FleetMachine, FleetUnit, FleetUnitState } from "../../src/fleet/api.js";
 import { readSnapshot, waitFor } from "../../src/fleet/wait.js";
-import { actionsFor } from "../../src/lab/actions.js";
-import { executeSteps, type StepEvent } from "../../src/lab/executor.js";
-import type { FleetGate } from "../../src/lab/fleet-steps.js";
-import type { Step } from "../../src/lab/steps.js";
+import type { Step } from "../../src/lab/plan/steps.js";
+import { actionsFor } from "../../src/lab/run/actions.js";
+import { executeSteps, type StepEvent } from "../../src/lab/run/executor.js";
+import type { FleetGate } from "../../src/lab/run/fleet-steps.js";
 
 const MACHINES: FleetMachine[] = [
   { id: "e0".repeat(16), primaryIP: "172.16.11.10", metadata: { role: "etcd" } },

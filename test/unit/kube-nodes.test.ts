@@ -14,7 +14,7 @@ import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeReadiness } from "../../src/kube/nodes.js";
 import { parseApiserverRecord, renderKubeconfig } from "../../src/kube/record.js";
-import { waitForNodesReady } from "../../src/lab/kube-ready.js";
+import { waitForNodesReady } from "../../src/lab/run/kube-ready.js";
 
 const TOKEN = "0123456789abcdef";
 const node = (name: string, ready: boolean) => ({

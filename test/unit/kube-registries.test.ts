@@ -7,9 +7,9 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { FieldProblem } from "../../src/field-problems.js";
 import { basicAuth, registryFiles, renderHostsToml } from "../../src/kube/registries.js";
-import type { DesiredLab } from "../../src/lab/desired.js";
-import { addRegistries } from "../../src/lab/registries.js";
-import { LabFileSchema } from "../../src/lab/schema.js";
+import type { DesiredLab } from "../../src/lab/file/desired.js";
+import { addRegistries } from "../../src/lab/file/registries.js";
+import { LabFileSchema } from "../../src/lab/file/schema.js";
 
 describe("renderHostsToml", () => {
   it("puts mirrors before the registry, which alone may be pushed to", () => {

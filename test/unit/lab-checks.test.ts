@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { problemsError } from "../../src/field-problems.js";
-import { type CheckEnv, checkLab } from "../../src/lab/checks.js";
-import { desiredLab } from "../../src/lab/desired.js";
-import { addressingFor, planIps } from "../../src/lab/ips.js";
-import { parseLabText } from "../../src/lab/load.js";
+import { desiredLab } from "../../src/lab/file/desired.js";
+import { parseLabText } from "../../src/lab/file/load.js";
+import { type CheckEnv, checkLab } from "../../src/lab/plan/checks.js";
+import { addressingFor, planIps } from "../../src/lab/plan/ips.js";
 import type { NetworkSpec } from "../../src/state/ledger.js";
 
 const FILE = "/labs/lab.yaml";

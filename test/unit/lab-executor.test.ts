@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { jsonView, lineView, ttyView } from "../../src/cli/ui/progress.js";
+import { resultLines, runError } from "../../src/cli/ui/summary.js";
 import { ConflictError } from "../../src/errors.js";
-import { executeSteps, type StepActions, type StepEvent } from "../../src/lab/executor.js";
-import { jsonView, lineView, ttyView } from "../../src/lab/progress.js";
-import type { Step } from "../../src/lab/steps.js";
-import { resultLines, runError } from "../../src/lab/summary.js";
+import type { Step } from "../../src/lab/plan/steps.js";
+import { executeSteps, type StepActions, type StepEvent } from "../../src/lab/run/executor.js";
 
 const step = (id: string, action: Step["action"], after: string[] = [], afterReady: string[] = []): Step =>
   ({

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { ImageStatus } from "../../src/image/status.js";
-import { desiredLab } from "../../src/lab/desired.js";
-import { addressingFor, planIps } from "../../src/lab/ips.js";
-import { parseLabText } from "../../src/lab/load.js";
-import { type Observed, type PlanExtras, planLab } from "../../src/lab/planner.js";
-import { type Step, summarizeActions } from "../../src/lab/steps.js";
+import { desiredLab } from "../../src/lab/file/desired.js";
+import { parseLabText } from "../../src/lab/file/load.js";
+import { addressingFor, planIps } from "../../src/lab/plan/ips.js";
+import type { Observed, PlanExtras } from "../../src/lab/plan/observed.js";
+import { planLab } from "../../src/lab/plan/planner.js";
+import { type Step, summarizeActions } from "../../src/lab/plan/steps.js";
 import type { NetStatus } from "../../src/net/network.js";
 import type { VmStatus } from "../../src/vm/status.js";
 

@@ -2,9 +2,9 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatFieldPath } from "../../src/field-problems.js";
-import { desiredLab } from "../../src/lab/desired.js";
-import { parseLabText } from "../../src/lab/load.js";
-import { labJsonSchema } from "../../src/lab/schema.js";
+import { desiredLab } from "../../src/lab/file/desired.js";
+import { parseLabText } from "../../src/lab/file/load.js";
+import { labJsonSchema } from "../../src/lab/file/schema.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 

@@ -121,7 +121,7 @@ describe("units/", () => {
 
 describe("lab up's view of the units", () => {
   it("knows which mirror artifacts each Kubernetes unit fetches", async () => {
-    const { readUnitsDir, mirrorArtifactsOf } = await import("../../src/lab/units.js");
+    const { readUnitsDir, mirrorArtifactsOf } = await import("../../src/lab/file/units.js");
     const local = await readUnitsDir(dir);
     const of = (name: string) => mirrorArtifactsOf(local.find((u) => u.name === name)!);
     expect(of("kube-apiserver.service")).toEqual(["kube-apiserver-v1.35.0", "kubectl-v1.35.0"]);

@@ -2,7 +2,7 @@
 // gigabytes in lab up, in --plan or in the cloud-config writer.
 import { describe, expect, it } from "vitest";
 import { dumpYaml11 } from "../../src/cloudconfig/yaml11.js";
-import { parseLabText } from "../../src/lab/load.js";
+import { parseLabText } from "../../src/lab/file/load.js";
 import { exceedsNodes, parseYamlData } from "../../src/yaml-data.js";
 
 function bomb(levels: number, indent = "    "): string {

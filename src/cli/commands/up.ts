@@ -2,17 +2,17 @@
 // src/lab/; this file parses options, shows progress and results, and turns Ctrl-C into a stop.
 import { LabClient } from "../../client/client.js";
 import { ConflictError } from "../../errors.js";
-import { actionsFor } from "../../lab/actions.js";
-import { downError, labDown } from "../../lab/down.js";
-import { type ExecResult, executeSteps } from "../../lab/executor.js";
-import { kubeTargets, waitForNodesReady } from "../../lab/kube-ready.js";
-import { DEFAULT_LAB_FILE } from "../../lab/load.js";
-import { prepareUp } from "../../lab/prepare.js";
-import { chooseView, jsonView } from "../../lab/progress.js";
-import { labStatus, statusRows } from "../../lab/status.js";
-import { isChange, type Step, summarizeActions } from "../../lab/steps.js";
-import { conflictLines, planRows, resultLines, runError } from "../../lab/summary.js";
+import { DEFAULT_LAB_FILE } from "../../lab/file/load.js";
+import { isChange, type Step, summarizeActions } from "../../lab/plan/steps.js";
+import { actionsFor } from "../../lab/run/actions.js";
+import { downError, labDown } from "../../lab/run/down.js";
+import { type ExecResult, executeSteps } from "../../lab/run/executor.js";
+import { kubeTargets, waitForNodesReady } from "../../lab/run/kube-ready.js";
+import { prepareUp } from "../../lab/run/prepare.js";
+import { labStatus, statusRows } from "../../lab/run/status.js";
 import { printJson, printTable } from "../output.js";
+import { chooseView, jsonView } from "../ui/progress.js";
+import { conflictLines, planRows, resultLines, runError } from "../ui/summary.js";
 
 interface LabOpts {
   file?: string;

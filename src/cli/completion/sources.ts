@@ -40,7 +40,7 @@ export function labSources(): NameSources {
       return listRoles(defaultTemplatesDir()).catch(() => []);
     },
     units: async (dir) => {
-      const { readUnitsDir } = await import("../../lab/units.js");
+      const { readUnitsDir } = await import("../../lab/file/units.js");
       const { repoRoot } = await import("../../state/repo.js");
       const units = await readUnitsDir(path.resolve(dir ?? path.join(repoRoot(), "units"))).catch(() => []);
       return units.map((u) => u.name);

@@ -3,12 +3,12 @@
 // root, no host key reported yet, no ssh) the report says why and keeps what fleet said.
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
-import type { LabClient } from "../client/client.js";
-import { FleetApiError, toLabError } from "../errors.js";
-import { createHost, type Host, tail } from "../host/host.js";
-import { sshArgv } from "../ssh/argv.js";
-import type { SshTarget } from "../ssh/target.js";
-import type { VmStatus } from "../vm/status.js";
+import type { LabClient } from "../../client/client.js";
+import { FleetApiError, toLabError } from "../../errors.js";
+import { createHost, type Host, tail } from "../../host/host.js";
+import { sshArgv } from "../../ssh/argv.js";
+import type { SshTarget } from "../../ssh/target.js";
+import type { VmStatus } from "../../vm/status.js";
 import type { FleetGate } from "./fleet-steps.js";
 
 export const JOURNAL_LINES = 10;

@@ -4,10 +4,10 @@
 // known_hosts can be written before `lab up` calls the machine ready. The serial log is read
 // straight from $LAB_RUN, as `lab events` reads the event log: the CLI runs on the daemon's host.
 import { readFile } from "node:fs/promises";
-import type { LabClient } from "../client/client.js";
-import { ConflictError, NotReadyError } from "../errors.js";
-import { labDirs, paths } from "../state/paths.js";
-import type { VmStatus } from "../vm/status.js";
+import type { LabClient } from "../../client/client.js";
+import { ConflictError, NotReadyError } from "../../errors.js";
+import { labDirs, paths } from "../../state/paths.js";
+import type { VmStatus } from "../../vm/status.js";
 
 export const READY_MARKER = "LAB-READY {";
 export const READY_GUEST = "lab-test";

@@ -1,10 +1,10 @@
 // After `lab up` launched the Kubernetes units: waits until every kubernetes machine of the lab
 // has a Ready node in the API server's node list, reporting progress, or says which are not.
 
-import { NotReadyError } from "../errors.js";
-import { apiGet, readApiserverRecord } from "../kube/api.js";
-import { type NodeReadiness, nodeReadiness } from "../kube/nodes.js";
-import type { Step } from "./steps.js";
+import { NotReadyError } from "../../errors.js";
+import { apiGet, readApiserverRecord } from "../../kube/api.js";
+import { type NodeReadiness, nodeReadiness } from "../../kube/nodes.js";
+import type { Step } from "../plan/steps.js";
 
 /** The kubernetes machines and the etcd address, when `lab up` launched a kubelet unit. */
 export function kubeTargets(steps: Step[]): { etcdIp: string; nodes: string[] } | undefined {

@@ -1,20 +1,19 @@
 // What `lab up`, `down` and `status` need from etcd and fleet on the lab's etcd machine. fleet is
 // reached through a small interface (FleetGate), implemented with src/fleet's API client; etcd
-// only for flannel's one key. Only the lab's own VM addresses are ever contacted.
-import { EtcdV2MissingError, FleetApiError } from "../errors.js";
-import { DEFAULT_FLEET_PORT, FleetClient, type FleetMachine, type FleetUnit } from "../fleet/api.js";
-import { assertEtcdV2 } from "../fleet/etcd-v2.js";
-import { setTargetState } from "../fleet/ops.js";
-import type { RetryNotice, RetryPolicy } from "../fleet/retry.js";
-import type { UnitOption } from "../fleet/unit-file.js";
-import { waitFor } from "../fleet/wait.js";
-import type { FlannelConfig } from "./steps.js";
+// only for flannel's one key (src/fleet/flannel-key.ts). Only the lab's own VM addresses are ever contacted.
+import { EtcdV2MissingError, FleetApiError } from "../../errors.js";
+import { DEFAULT_FLEET_PORT, FleetClient, type FleetMachine, type FleetUnit } from "../../fleet/api.js";
+import { assertEtcdV2 } from "../../fleet/etcd-v2.js";
+import { readFlannelConfig } from "../../fleet/flannel-key.js";
+import { setTargetState } from "../../fleet/ops.js";
+import type { RetryNotice, RetryPolicy } from "../../fleet/retry.js";
+import type { UnitOption } from "../../fleet/unit-file.js";
+import { waitFor } from "../../fleet/wait.js";
+import type { FleetObserved } from "../plan/observed.js";
 
-export const ETCD_PORT = 2379;
 export const FLEET_PORT = DEFAULT_FLEET_PORT;
-export const FLANNEL_KEY = "/coreos.com/network/config";
 
-export type { FleetMachine, FleetUnit };
+export type { FleetMachine, FleetObserved, FleetUnit };
 
 /** What `lab up`, `down` and `status` need from fleet. */
 export interface FleetGate {
@@ -42,13 +41,6 @@ export interface UnitWait {
 }
 
 const OBSERVE_MS = 4000;
-
-export interface FleetObserved {
-  machines: FleetMachine[];
-  units: FleetUnit[];
-  /** flannel's network config as stored in etcd, when set. */
-  flannel?: string;
-}
 
 export interface GateOptions {
   timeoutMs?: number;
@@ -100,65 +92,6 @@ export function httpFleetGate(ip: string, opts: GateOptions = {}): FleetGate {
     destroy: async (name) => void (await client.deleteUnit(name)),
     checkEtcd: (signal) => assertEtcdV2(ip, 3000, signal),
   };
-}
-
-const REQUEST_TIMEOUT_MS = 5000;
-
-async function request(url: string, init: RequestInit & { signal?: AbortSignal }): Promise<Response> {
-  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-  try {
-    return await fetch(url, {
-      ...init,
-      signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout,
-    });
-  } catch (err) {
-    if (init.signal?.aborted) throw err;
-    const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    throw new FleetApiError(`${init.method ?? "GET"} ${url}: ${why}`, {
-      hint: "is the etcd machine up? see 'lab vm logs NAME'",
-      cause: err,
-    });
-  }
-}
-
-async function failure(res: Response, what: string): Promise<FleetApiError> {
-  const body = (await res.text().catch(() => "")).trim();
-  return new FleetApiError(`${what}: HTTP ${res.status}${body ? `: ${body}` : ""}`);
-}
-
-const etcdKeyUrl = (ip: string, port = ETCD_PORT) => `http://${ip}:${port}/v2/keys${FLANNEL_KEY}`;
-
-export async function readFlannelConfig(ip: string, signal?: AbortSignal): Promise<string | undefined> {
-  const res = await request(etcdKeyUrl(ip), { signal });
-  if (res.status === 404) return undefined;
-  if (!res.ok) throw await failure(res, `etcd: reading ${FLANNEL_KEY}`);
-  return ((await res.json()) as { node?: { value?: string } }).node?.value;
-}
-
-export async function writeFlannelConfig(
-  ip: string,
-  config: FlannelConfig,
-  signal?: AbortSignal,
-  port = ETCD_PORT,
-) {
-  await assertEtcdV2(ip, REQUEST_TIMEOUT_MS, signal, port);
-  const res = await request(etcdKeyUrl(ip, port), {
-    method: "PUT",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ value: JSON.stringify(config) }).toString(),
-    signal,
-  });
-  if (!res.ok) throw await failure(res, `etcd: writing ${FLANNEL_KEY}`);
-  // flannel since 0.14 reads its config through etcd's v3 API, whose keys are apart from v2's:
-  // the same value goes to both (v3 through etcd's JSON gateway, keys and values in base64).
-  const b64 = (text: string) => Buffer.from(text).toString("base64");
-  const v3 = await request(`http://${ip}:${port}/v3/kv/put`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ key: b64(FLANNEL_KEY), value: b64(JSON.stringify(config)) }),
-    signal,
-  });
-  if (!v3.ok) throw await failure(v3, `etcd (v3 API): writing ${FLANNEL_KEY}`);
 }
 
 /**

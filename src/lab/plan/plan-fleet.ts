@@ -1,12 +1,11 @@
 // The fleet part of `lab up`'s plan, only when the lab file declares units: flannel's network
 // config in etcd, then a gate until fleet lists every machine with its role, then the units.
-import { etcdMembers } from "../etcd/members.js";
-import type { UnitOption } from "../fleet/unit-file.js";
-import type { DesiredLab } from "./desired.js";
-import type { FleetObserved } from "./fleet-steps.js";
-import type { PlanExtras } from "./planner.js";
+import { etcdMembers } from "../../etcd/members.js";
+import type { UnitOption } from "../../fleet/unit-file.js";
+import type { DesiredLab } from "../file/desired.js";
+import type { LocalUnit } from "../file/units.js";
+import type { FleetObserved, PlanExtras } from "./observed.js";
 import { type FlannelConfig, type Step, stepId } from "./steps.js";
-import type { LocalUnit } from "./units.js";
 
 export const FLEET_GATE = "machines";
 

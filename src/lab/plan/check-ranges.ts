@@ -2,8 +2,8 @@
 // Kubernetes service range must not overlap each other, the host's routes and addresses, or
 // another lab network; the pod network must have room for a subnet per machine. Pure.
 
-import type { FieldProblem } from "../field-problems.js";
-import type { HostAddress, HostRoute } from "../host/ip.js";
+import type { FieldProblem } from "../../field-problems.js";
+import type { HostAddress, HostRoute } from "../../host/ip.js";
 import {
   addressOverlap,
   type Cidr,
@@ -14,9 +14,9 @@ import {
   planAddresses,
   routeOverlap,
   validateLabSubnet,
-} from "../net/cidr.js";
-import type { NetworkSpec } from "../state/ledger.js";
-import type { DesiredNetwork } from "./desired.js";
+} from "../../net/cidr.js";
+import type { NetworkSpec } from "../../state/ledger.js";
+import type { DesiredNetwork } from "../file/desired.js";
 
 export interface HostRanges {
   routes: HostRoute[];

@@ -2,13 +2,14 @@
 // when fleet answers on the etcd machine (otherwise a note saying why not).
 
 import os from "node:os";
-import type { LabClient } from "../client/client.js";
-import { imageRunsUnits } from "../cloudconfig/mirror-install.js";
-import { etcdContact, etcdMembers } from "../etcd/members.js";
-import type { ImageStatus } from "../image/status.js";
-import type { NetStatus } from "../net/network.js";
-import type { VmStatus } from "../vm/status.js";
-import { desiredLab } from "./desired.js";
+import type { LabClient } from "../../client/client.js";
+import { imageRunsUnits } from "../../cloudconfig/mirror-install.js";
+import { etcdContact, etcdMembers } from "../../etcd/members.js";
+import type { ImageStatus } from "../../image/status.js";
+import type { NetStatus } from "../../net/network.js";
+import type { VmStatus } from "../../vm/status.js";
+import { desiredLab } from "../file/desired.js";
+import { loadLabFile } from "../file/load.js";
 import {
   FLEET_PORT,
   type FleetMachine,
@@ -17,7 +18,6 @@ import {
   OBSERVE,
   observeFleet,
 } from "./fleet-steps.js";
-import { loadLabFile } from "./load.js";
 import { READY_GUEST, readyCount, serialLogOf } from "./ready.js";
 
 export interface LabStatus {

@@ -1,14 +1,14 @@
 // `lab down`: removes what a lab file declares, in reverse: its fleet units (when fleet answers),
 // its VMs (workers before etcd), then its networks. Absent things are fine; images are kept.
 import os from "node:os";
-import type { LabClient } from "../client/client.js";
-import { LabError, toLabError } from "../errors.js";
-import { etcdContact, etcdMembers } from "../etcd/members.js";
-import type { VmStatus } from "../vm/status.js";
-import { desiredLab, orderForBoot } from "./desired.js";
+import type { LabClient } from "../../client/client.js";
+import { LabError, toLabError } from "../../errors.js";
+import { etcdContact, etcdMembers } from "../../etcd/members.js";
+import type { VmStatus } from "../../vm/status.js";
+import { desiredLab, orderForBoot } from "../file/desired.js";
+import { loadLabFile } from "../file/load.js";
+import { readUnitsDir, selectUnits } from "../file/units.js";
 import { type FleetGate, httpFleetGate } from "./fleet-steps.js";
-import { loadLabFile } from "./load.js";
-import { readUnitsDir, selectUnits } from "./units.js";
 
 export interface DownOutcome {
   kind: "unit" | "vm" | "network" | "fleet";

@@ -3,7 +3,7 @@
 // in boot order (the daemon's own rule). lab up passes these explicitly, so a later machine's
 // fixed address can never have been handed to an earlier one.
 
-import type { FieldProblem } from "../field-problems.js";
+import type { FieldProblem } from "../../field-problems.js";
 import {
   type Cidr,
   intToIp,
@@ -12,10 +12,10 @@ import {
   parseDhcpRange,
   planAddresses,
   staticCandidates,
-} from "../net/cidr.js";
-import type { Reservation } from "../net/dnsmasq-config.js";
-import type { NetworkSpec } from "../state/ledger.js";
-import type { DesiredMachine, DesiredNetwork } from "./desired.js";
+} from "../../net/cidr.js";
+import type { Reservation } from "../../net/dnsmasq-config.js";
+import type { NetworkSpec } from "../../state/ledger.js";
+import type { DesiredMachine, DesiredNetwork } from "../file/desired.js";
 
 export interface Addressing {
   subnet: Cidr;

@@ -1,9 +1,9 @@
 // How `lab up` ends: the plan as rows, what was done after a run, and the two ways a run stops
 // early (a failed step, Ctrl-C) as errors with their exit codes.
-import { InterruptedError, type LabError, StepFailedError } from "../errors.js";
-import type { ExecResult, StepState } from "./executor.js";
+import { InterruptedError, type LabError, StepFailedError } from "../../errors.js";
+import type { Step } from "../../lab/plan/steps.js";
+import type { ExecResult, StepState } from "../../lab/run/executor.js";
 import { seconds } from "./progress.js";
-import type { Step } from "./steps.js";
 
 export function planRows(steps: Step[]): string[][] {
   return steps.map((s) => [s.kind, s.name, s.action, s.detail]);

@@ -2,9 +2,9 @@
 // globs (`kube-*.service`) matched against their names the way `lab fleet` matches them.
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { globToRegExp } from "../fleet/resolve-units.js";
-import { parseUnitFile, type UnitOption } from "../fleet/unit-file.js";
-import { isUnitFileName, validateUnitName } from "../fleet/xfleet.js";
+import { globToRegExp } from "../../fleet/resolve-units.js";
+import { parseUnitFile, type UnitOption } from "../../fleet/unit-file.js";
+import { isUnitFileName, validateUnitName } from "../../fleet/xfleet.js";
 
 export interface LocalUnit {
   name: string;

@@ -1,19 +1,14 @@
-import type { LabClient } from "../client/client.js";
-import { uploadArtifact, uploadImage } from "../client/imports.js";
-import { HOSTKEYS_UNIT, imageRunsUnits, roleUnitNames } from "../cloudconfig/mirror-install.js";
-import { defaultTemplatesDir } from "../cloudconfig/render.js";
-import { FleetApiError } from "../errors.js";
-import { DEFAULT_RETRY } from "../fleet/retry.js";
-import type { ImageStatus } from "../image/status.js";
+import type { LabClient } from "../../client/client.js";
+import { uploadArtifact, uploadImage } from "../../client/imports.js";
+import { HOSTKEYS_UNIT, imageRunsUnits, roleUnitNames } from "../../cloudconfig/mirror-install.js";
+import { defaultTemplatesDir } from "../../cloudconfig/render.js";
+import { FleetApiError } from "../../errors.js";
+import { writeFlannelConfig } from "../../fleet/flannel-key.js";
+import { DEFAULT_RETRY } from "../../fleet/retry.js";
+import type { ImageStatus } from "../../image/status.js";
+import type { Step } from "../plan/steps.js";
 import type { StepActions } from "./executor.js";
-import {
-  type FleetGate,
-  type GateOptions,
-  httpFleetGate,
-  retry,
-  waitForMachines,
-  writeFlannelConfig,
-} from "./fleet-steps.js";
+import { type FleetGate, type GateOptions, httpFleetGate, retry, waitForMachines } from "./fleet-steps.js";
 import {
   HOSTKEYS_MARKER,
   READY_GUEST,
@@ -22,7 +17,6 @@ import {
   serialLogOf,
   waitForReadyLine,
 } from "./ready.js";
-import type { Step } from "./steps.js";
 import { readUnitJournal, withJournal } from "./unit-journal.js";
 
 export interface ActionOptions {

@@ -2,8 +2,8 @@
 // (labd serializes them anyway, and it lets Ctrl-C stop between them); waiting for guests to be
 // ready runs concurrently. After a failure or an interrupt no new step starts: a change already
 // sent to labd finishes there (labd completes or rolls back its own operations), waits stop.
-import { type ErrorShape, toLabError } from "../errors.js";
-import type { Step } from "./steps.js";
+import { type ErrorShape, toLabError } from "../../errors.js";
+import type { Step } from "../plan/steps.js";
 
 export type StepState =
   | "pending"

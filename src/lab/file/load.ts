@@ -2,9 +2,9 @@
 // (`machines[1].count: expected a positive integer`) so the user can find it without a line map.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { NotFoundError, UsageError } from "../errors.js";
-import { issueProblems, problemsError } from "../field-problems.js";
-import { parseYamlData } from "../yaml-data.js";
+import { NotFoundError, UsageError } from "../../errors.js";
+import { issueProblems, problemsError } from "../../field-problems.js";
+import { parseYamlData } from "../../yaml-data.js";
 import { type LabFile, LabFileSchema } from "./schema.js";
 
 export const DEFAULT_LAB_FILE = "lab.yaml";

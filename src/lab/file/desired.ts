@@ -1,8 +1,8 @@
 // The lab file turned into the resources it asks for: machine groups expanded into named
 // machines, defaults filled in, paths made absolute. Pure (the home directory is passed in).
 import path from "node:path";
-import { deepMerge } from "../cloudconfig/tree.js";
-import { ETCD_ROLE } from "../etcd/members.js";
+import { deepMerge } from "../../cloudconfig/tree.js";
+import { ETCD_ROLE } from "../../etcd/members.js";
 import type { ImageDecl, LabFile, NetworkDecl } from "./schema.js";
 
 export interface DesiredNetwork {

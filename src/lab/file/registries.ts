@@ -2,9 +2,9 @@
 // rights of whoever runs `lab up`), rendered as containerd hosts.toml files (src/kube/registries.ts)
 // and added to each kubernetes machine's cloud-config, before the user's own extra cloud-config.
 import { readFile } from "node:fs/promises";
-import { deepMerge } from "../cloudconfig/tree.js";
-import type { FieldProblem } from "../field-problems.js";
-import { basicAuth, registryFiles } from "../kube/registries.js";
+import { deepMerge } from "../../cloudconfig/tree.js";
+import type { FieldProblem } from "../../field-problems.js";
+import { basicAuth, registryFiles } from "../../kube/registries.js";
 import { type DesiredLab, resolveFrom } from "./desired.js";
 import type { LabFile } from "./schema.js";
 

@@ -2,17 +2,17 @@
 // fixed addresses, roles, unit globs and the cluster's address ranges. Pure: what the host and
 // the daemon know is gathered beforehand into a CheckEnv.
 
-import type { FieldProblem } from "../field-problems.js";
-import { checkXFleet } from "../fleet/xfleet.js";
-import { validateArtifactName } from "../mirror/names.js";
-import { contains, ipToInt, isHostAddress, lastAddress, staticCandidates } from "../net/cidr.js";
-import type { Reservation } from "../net/dnsmasq-config.js";
-import type { NetworkSpec } from "../state/ledger.js";
-import { validateImageName, validateNetName, validateVmName } from "../state/names.js";
+import type { FieldProblem } from "../../field-problems.js";
+import { checkXFleet } from "../../fleet/xfleet.js";
+import { validateArtifactName } from "../../mirror/names.js";
+import { contains, ipToInt, isHostAddress, lastAddress, staticCandidates } from "../../net/cidr.js";
+import type { Reservation } from "../../net/dnsmasq-config.js";
+import type { NetworkSpec } from "../../state/ledger.js";
+import { validateImageName, validateNetName, validateVmName } from "../../state/names.js";
+import type { DesiredLab, DesiredMachine } from "../file/desired.js";
+import { type LocalUnit, matchUnits } from "../file/units.js";
 import { checkRanges, type HostRanges } from "./check-ranges.js";
-import type { DesiredLab, DesiredMachine } from "./desired.js";
 import { addressingFor, planIps } from "./ips.js";
-import { type LocalUnit, matchUnits } from "./units.js";
 
 export interface CheckEnv {
   host: HostRanges;

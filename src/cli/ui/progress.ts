@@ -1,8 +1,9 @@
 // How `lab up` shows its steps: a live task list redrawn in place on a terminal (ANSI cursor
 // moves; one line per network, image, VM and unit), plain lines on a pipe, or one JSON event per
 // line with --json.
-import type { StepEvent, StepState } from "./executor.js";
-import type { Step } from "./steps.js";
+
+import type { Step } from "../../lab/plan/steps.js";
+import type { StepEvent, StepState } from "../../lab/run/executor.js";
 
 export interface UpView {
   start(steps: Step[]): void;

@@ -1,7 +1,8 @@
 // The steps `lab up` plans and runs: one per network, image, VM and fleet unit, plus the two
 // fleet gates (flannel's config in etcd, every machine registered). Data only.
-import type { VmCreateRequest } from "../api/vms.js";
-import type { UnitOption } from "../fleet/unit-file.js";
+import type { VmCreateRequest } from "../../api/vms.js";
+import type { FlannelConfig } from "../../fleet/flannel-key.js";
+import type { UnitOption } from "../../fleet/unit-file.js";
 
 export type StepKind = "network" | "image" | "artifact" | "vm" | "flannel" | "fleet" | "unit";
 
@@ -34,11 +35,7 @@ export interface NetworkBody {
 export type VmBody = VmCreateRequest &
   Required<Pick<VmCreateRequest, "image" | "network" | "ip" | "sshKeys">>;
 
-export interface FlannelConfig {
-  Network: string;
-  SubnetLen: number;
-  Backend: { Type: string };
-}
+export type { FlannelConfig };
 
 export type Step =
   | (BaseStep & { kind: "network"; body: NetworkBody })

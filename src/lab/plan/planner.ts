@@ -1,39 +1,24 @@
 // The pure planner of `lab up`: desired resources + what exists → steps. Missing things are
 // created, stopped VMs started, matching things left alone, and anything that exists with another
 // spec is a conflict (never silently recreated).
-import { ETCD_ROLE, etcdMembers } from "../etcd/members.js";
-import type { ImageStatus } from "../image/status.js";
-import type { ArtifactStatus } from "../mirror/store.js";
-import { parseCidr } from "../net/cidr.js";
-import type { NetStatus } from "../net/network.js";
-import { defaultBridgeName } from "../state/names.js";
-import { defaultMemoryMiB } from "../vm/defaults.js";
-import type { VmStatus } from "../vm/status.js";
-import type { DesiredArtifact, DesiredImage, DesiredLab, DesiredMachine, DesiredNetwork } from "./desired.js";
-import type { FleetObserved } from "./fleet-steps.js";
+import { ETCD_ROLE, etcdMembers } from "../../etcd/members.js";
+import type { ImageStatus } from "../../image/status.js";
+import { parseCidr } from "../../net/cidr.js";
+import { defaultBridgeName } from "../../state/names.js";
+import { defaultMemoryMiB } from "../../vm/defaults.js";
+import { specDifferences } from "../../vm/same-spec.js";
+import type { VmStatus } from "../../vm/status.js";
+import type {
+  DesiredArtifact,
+  DesiredImage,
+  DesiredLab,
+  DesiredMachine,
+  DesiredNetwork,
+} from "../file/desired.js";
 import { addressingFor } from "./ips.js";
+import type { Observed, PlanExtras } from "./observed.js";
 import { planFleetSteps } from "./plan-fleet.js";
 import { type Step, stepId } from "./steps.js";
-import type { LocalUnit } from "./units.js";
-
-export interface Observed {
-  networks: NetStatus[];
-  images: ImageStatus[];
-  vms: VmStatus[];
-  /** The mirror's artifacts (asked only when the lab file declares some). */
-  mirror?: ArtifactStatus[];
-  /** Present when the lab's fleet answered. */
-  fleet?: FleetObserved;
-}
-
-export interface PlanExtras {
-  /** Address of every machine (ips.ts). */
-  ips: Map<string, string>;
-  /** Public key file → its text. */
-  sshKeys: Map<string, string>;
-  /** The unit files the lab file's globs select. */
-  units: LocalUnit[];
-}
 
 const DEFAULT_DOMAIN = "lab";
 
@@ -132,19 +117,16 @@ function artifactStep(a: DesiredArtifact, observed: Observed): Step {
 export function vmDifferences(m: DesiredMachine, s: VmStatus, images: ImageStatus[], ip: string): string[] {
   const guest = images.find((i) => i.name === m.image)?.guest;
   const memory = m.memoryMiB ?? (guest === undefined ? undefined : defaultMemoryMiB(guest));
-  const checks: [string, unknown, unknown][] = [
-    ["role", s.role, m.role],
-    ["image", s.image, m.image],
-    ["network", s.network, m.network],
-    ["memory (MiB)", s.memoryMiB, memory],
-    ["cpus", s.cpus, m.cpus ?? 1],
-    ["restart", s.restart, m.restart ?? "no"],
-    ["config drive", s.configDrive, m.configDrive ?? "iso"],
-    ["ip", s.ip, m.ip === undefined ? undefined : ip],
-  ];
-  return checks
-    .filter(([, have, want]) => want !== undefined && have !== want)
-    .map(([what, have, want]) => `${what} ${have} (lab file: ${want})`);
+  return specDifferences(s, {
+    role: m.role,
+    image: m.image,
+    network: m.network,
+    memoryMiB: memory,
+    cpus: m.cpus ?? 1,
+    restart: m.restart ?? "no",
+    configDrive: m.configDrive ?? "iso",
+    ip: m.ip === undefined ? undefined : ip,
+  }).map((d) => `${d.what} ${d.have} (lab file: ${d.want})`);
 }
 
 function vmStep(m: DesiredMachine, lab: DesiredLab, observed: Observed, extras: PlanExtras): Step {

@@ -1,0 +1,36 @@
+// What the planner is given besides the lab file: what exists now (Observed) and what was read
+// or allocated on the way (PlanExtras). Its own file so planner.ts and plan-fleet.ts both use it
+// without importing each other.
+
+import type { FleetMachine, FleetUnit } from "../../fleet/api.js";
+import type { ImageStatus } from "../../image/status.js";
+import type { ArtifactStatus } from "../../mirror/store.js";
+import type { NetStatus } from "../../net/network.js";
+import type { VmStatus } from "../../vm/status.js";
+import type { LocalUnit } from "../file/units.js";
+
+export interface FleetObserved {
+  machines: FleetMachine[];
+  units: FleetUnit[];
+  /** flannel's network config as stored in etcd, when set. */
+  flannel?: string;
+}
+
+export interface Observed {
+  networks: NetStatus[];
+  images: ImageStatus[];
+  vms: VmStatus[];
+  /** The mirror's artifacts (asked only when the lab file declares some). */
+  mirror?: ArtifactStatus[];
+  /** Present when the lab's fleet answered. */
+  fleet?: FleetObserved;
+}
+
+export interface PlanExtras {
+  /** Address of every machine (ips.ts). */
+  ips: Map<string, string>;
+  /** Public key file → its text. */
+  sshKeys: Map<string, string>;
+  /** The unit files the lab file's globs select. */
+  units: LocalUnit[];
+}
