@@ -23,6 +23,7 @@ import { defaultMemoryMiB } from "./defaults.js";
 import { createOverlay, removeVmFiles, writeVmConfigDrive } from "./files.js";
 import { planIdentity } from "./identity.js";
 import { getSpec, startVm } from "./lifecycle.js";
+import { specDifferences } from "./spec-diff.js";
 import { type VmStatus, vmStatus } from "./status.js";
 import { checkTapFree } from "./tap.js";
 
@@ -132,13 +133,6 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
   };
 }
 
-const sameSpec = (a: VmSpec, b: VmSpec) =>
-  a.role === b.role &&
-  a.image === b.image &&
-  a.memoryMiB === b.memoryMiB &&
-  a.cpus === b.cpus &&
-  a.network === b.network;
-
 export async function createVm(
   ctx: LabContext,
   req: VmCreateRequest,
@@ -146,9 +140,11 @@ export async function createVm(
   const spec = await planVm(ctx, req);
   const existing = ctx.ledger.read().vms[spec.name];
   if (existing) {
-    if (!sameSpec(existing, spec)) {
-      throw new ConflictError(`VM ${spec.name} already exists with another spec`, {
+    const differs = specDifferences(existing, spec);
+    if (differs.length > 0) {
+      throw new ConflictError(`VM ${spec.name} already exists with ${differs.join(", ")}`, {
         hint: `destroy it first ('lab vm destroy ${spec.name}') or pick another name`,
+        details: { differs },
       });
     }
     return req.noStart
