@@ -3,6 +3,7 @@
 import { createRequire } from "node:module";
 import type Table from "cli-table3";
 import { LabError, toLabError } from "../errors.js";
+import { paint, paintState } from "./colour.js";
 
 // Loaded on first use: most invocations (--help, errors, --json) print no table.
 const require = createRequire(import.meta.url);
@@ -13,7 +14,8 @@ export function printJson(value: unknown): void {
 
 export function printTable(head: string[], rows: (string | number | undefined)[][]): void {
   if (rows.length === 0) {
-    process.stdout.write("(none)\n");
+    // On stderr: a pipe reading the table gets no rows, not a line that looks like one.
+    process.stderr.write("(none)\n");
     return;
   }
   const TableClass = require("cli-table3") as typeof Table;
@@ -38,7 +40,7 @@ export function printTable(head: string[], rows: (string | number | undefined)[]
       middle: "  ",
     },
   });
-  for (const r of rows) table.push(r.map((c) => (c === undefined ? "-" : String(c))));
+  for (const r of rows) table.push(r.map((c) => (c === undefined ? "-" : paintState(String(c)))));
   process.stdout.write(
     `${table
       .toString()
@@ -61,8 +63,8 @@ export function reportError(err: unknown, opts: { json?: boolean; debug?: boolea
     process.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
     return e.exitCode;
   }
-  process.stderr.write(`error: ${e.message}\n`);
-  if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+  process.stderr.write(`${paint(["bold", "red"], "error:", process.stderr)} ${e.message}\n`);
+  if (e.hint) process.stderr.write(`${paint("cyan", "hint:", process.stderr)} ${e.hint}\n`);
   const stderr = e.details?.stderr;
   if (typeof stderr === "string" && stderr.trim() && e.code === "host_tool") {
     const argv = e.details?.argv as string[] | undefined;

@@ -36,7 +36,8 @@ function daemonCommands(program: Command): void {
 
 function labCommands(program: Command): void {
   const file = "./commands/up.js";
-  const labFile = () => new Option("-f, --file <file>", "the lab file").default("lab.yaml");
+  // No default value: without -f and without ./lab.yaml, status and down are about all of labd.
+  const labFile = () => new Option("-f, --file <file>", "the lab file (default: lab.yaml)");
   program
     .command("up")
     .description("create what a lab file declares and start what is stopped (idempotent)")
@@ -51,15 +52,24 @@ function labCommands(program: Command): void {
     .action(lazy(file, "upCommand"));
   program
     .command("down")
-    .description("remove a lab file's units, VMs and networks (absent is fine; images are kept)")
+    .description(
+      "remove a lab file's units, VMs and networks (absent is fine; images are kept); with no lab file, every VM and network labd knows, after asking",
+    )
     .addOption(labFile())
     .option("--forget", "also release the VMs' MAC and IP addresses")
+    .option("--plan", "only show what would be removed; change nothing")
+    .option("-y, --yes", "do not ask (needed without a lab file when there is no terminal)")
     .addOption(json())
-    .addHelpText("after", "\nExamples:\n  lab down -f examples/demo.yaml --forget")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  lab down -f examples/demo.yaml --forget\n  lab down --plan        # no lab.yaml here: what removing everything would remove\n  lab down -y --forget   # no lab.yaml here: every VM and network, without asking",
+    )
     .action(lazy(file, "downCommand"));
   program
     .command("status")
-    .description("a lab file's networks, VMs, and fleet machines and units when fleet answers")
+    .description(
+      "a lab file's networks, VMs, and fleet machines and units when fleet answers; with no lab file, everything labd knows (as 'lab ls')",
+    )
     .addOption(labFile())
     .addOption(json())
     .addHelpText("after", "\nExamples:\n  lab status -f examples/demo.yaml\n  lab status --json")
@@ -78,6 +88,18 @@ function labCommands(program: Command): void {
       const { completionCommand } = await import("./commands/completion.js");
       await completionCommand(shell, cmd.parent ?? cmd);
     });
+}
+
+function lsCommand(program: Command): void {
+  program
+    .command("ls")
+    .description("everything labd knows, whatever lab file made it: networks, VMs, images")
+    .addOption(json())
+    .addHelpText(
+      "after",
+      "\nExamples:\n  lab ls\n  lab ls --json | jq '.vms[] | select(.state == \"running\") | .name'",
+    )
+    .action(lazy("./commands/global.js", "lsCommand"));
 }
 
 function doctorCommand(program: Command): void {
@@ -164,6 +186,7 @@ const GROUPS = new Map<string, (program: Command) => void>([
   ["up", labCommands],
   ["down", labCommands],
   ["status", labCommands],
+  ["ls", lsCommand],
   ["completion", labCommands],
   ["recover", recoverCommand],
   ["events", eventsCommand],

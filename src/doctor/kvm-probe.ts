@@ -44,6 +44,15 @@ export function probeArgv(accel: "kvm" | "tcg", kernel: string): string[] {
   ];
 }
 
+/** qemu's own last words on stderr ("Could not access KVM kernel module: ..."), for the detail. */
+export function qemuSaid(stderr: string): string {
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines.length > 0 ? `; qemu said: ${lines.slice(-2).join(" / ")}` : "";
+}
+
 export async function probeAccel(host: Host, timeoutMs = 5000): Promise<AccelProbe> {
   const kvmDevice = existsSync("/dev/kvm");
   if (!kvmDevice) return { kvmDevice, kvmWorks: false, accel: "tcg", detail: "/dev/kvm does not exist" };
@@ -66,6 +75,6 @@ export async function probeAccel(host: Host, timeoutMs = 5000): Promise<AccelPro
     accel: works ? "kvm" : "tcg",
     detail: works
       ? `a test kernel booted under KVM`
-      : `/dev/kvm exists but a test kernel did not boot under KVM within ${timeoutMs} ms; VMs use TCG (software emulation)`,
+      : `/dev/kvm exists but a test kernel did not boot under KVM within ${timeoutMs} ms; VMs use TCG (software emulation)${qemuSaid(r.stderr)}`,
   };
 }

@@ -57,10 +57,13 @@ export async function findArtifact(ctx: LabContext, name: string): Promise<Mirro
 /** The same digest is a no-op; another digest under that name is refused, never swapped silently. */
 export function sameOrConflict(existing: MirrorEntry, sha256: string): ArtifactResult {
   if (existing.sha256 === sha256) return { entry: existing, changed: false };
-  throw new ConflictError(`the mirror already has ${existing.name} with another sha256`, {
-    hint: `VMs may have its digest baked into their cloud-config; 'lab mirror rm ${existing.name}' first to replace it`,
-    details: { have: existing.sha256, wanted: sha256 },
-  });
+  throw new ConflictError(
+    `the mirror already has ${existing.name} with another sha256: ${existing.sha256} (asked: ${sha256})`,
+    {
+      hint: `VMs may have its digest baked into their cloud-config; 'lab mirror rm ${existing.name}' first to replace it`,
+      details: { have: existing.sha256, wanted: sha256 },
+    },
+  );
 }
 
 /** Moves a verified temp file in as `entry.name` and records it in the index. */

@@ -133,6 +133,7 @@ export async function createVm(
       const what = differs.map((d) => `${d.what} ${d.have} (asked: ${d.want})`).join(", ");
       throw new ConflictError(`VM ${spec.name} already exists with another spec: ${what}`, {
         hint: `destroy it first ('lab vm destroy ${spec.name}') or pick another name`,
+        details: { differs },
       });
     }
     return req.noStart

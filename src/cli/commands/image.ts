@@ -8,6 +8,7 @@ import { uploadImage } from "../../client/imports.js";
 import type { ImportResult } from "../../image/import.js";
 import type { PullResult } from "../../image/pull.js";
 import type { CatalogStatus, ImageStatus } from "../../image/status.js";
+import { formatSize, speedAndEta } from "../format.js";
 import { allowMissing, type MissingOpts } from "../missing.js";
 import { printJson, printKeyValues, printTable } from "../output.js";
 
@@ -18,9 +19,7 @@ interface ImageOpts {
   json?: boolean;
 }
 
-const MiB = 1024 * 1024;
-export const formatSize = (bytes: number) =>
-  bytes >= 1024 * MiB ? `${(bytes / (1024 * MiB)).toFixed(1)} GiB` : `${(bytes / MiB).toFixed(1)} MiB`;
+export { formatSize };
 
 interface ProgressView {
   onEvent: (e: Record<string, unknown>) => void;
@@ -33,7 +32,7 @@ function newBar(): cliProgress.SingleBar {
   return new bars.SingleBar(
     {
       stream: process.stderr,
-      format: "  downloading [{bar}] {percentage}% | {done} of {size}",
+      format: "  downloading [{bar}] {percentage}% | {done} of {size} {rate}",
       hideCursor: true,
     },
     bars.Presets.shades_classic,
@@ -46,6 +45,7 @@ export function progressView(json: boolean): ProgressView | undefined {
   const tty = process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | undefined;
   let lastLine = { at: 0, tenth: -1 };
+  let startedAt: number | undefined;
   const stop = () => {
     bar?.stop();
     bar = undefined;
@@ -58,10 +58,12 @@ export function progressView(json: boolean): ProgressView | undefined {
       if (typeof e.message === "string") process.stderr.write(`  ${e.message}\n`);
       return;
     }
+    startedAt ??= Date.now();
+    const rate = speedAndEta(bytes, total, startedAt);
     if (tty && total) {
       bar ??= newBar();
-      if (!bar.isActive) bar.start(total, 0, { done: formatSize(0), size: formatSize(total) });
-      bar.update(bytes, { done: formatSize(bytes) });
+      if (!bar.isActive) bar.start(total, 0, { done: formatSize(0), size: formatSize(total), rate: "" });
+      bar.update(bytes, { done: formatSize(bytes), rate: rate && `(${rate})` });
       return;
     }
     const tenth = total ? Math.floor((bytes / total) * 10) : -1;
@@ -69,7 +71,7 @@ export function progressView(json: boolean): ProgressView | undefined {
     lastLine = { at: Date.now(), tenth };
     const pct = total ? ` (${Math.floor((bytes / total) * 100)}%)` : "";
     process.stderr.write(
-      `  ${e.message} ${formatSize(bytes)}${total ? ` of ${formatSize(total)}` : ""}${pct}\n`,
+      `  ${e.message} ${formatSize(bytes)}${total ? ` of ${formatSize(total)}` : ""}${pct}${rate && `, ${rate}`}\n`,
     );
   };
   return { onEvent, stop };
@@ -150,7 +152,7 @@ export async function imageListCommand(opts: ImageOpts): Promise<void> {
     process.stderr.write(`image ${i.name}: ${i.problems!.join("; ")}\n  hint: lab image rm ${i.name}\n`);
   }
   if (list.length === 0)
-    process.stdout.write(
+    process.stderr.write(
       "add one with 'lab image pull flatcar-stable' or 'lab image import PATH --name NAME'\n",
     );
 }

@@ -13,6 +13,13 @@ import { labStatus, statusRows } from "../../lab/run/status.js";
 import { printJson, printTable } from "../output.js";
 import { chooseView, jsonView } from "../ui/progress.js";
 import { conflictLines, planRows, resultLines, runError } from "../ui/summary.js";
+import {
+  downAllCommand,
+  downPlanForFile,
+  type GlobalOpts,
+  statusAllCommand,
+  withoutLabFile,
+} from "./global.js";
 
 interface LabOpts {
   file?: string;
@@ -102,7 +109,9 @@ function printJsonLine(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
-export async function downCommand(opts: LabOpts): Promise<void> {
+export async function downCommand(opts: LabOpts & GlobalOpts): Promise<void> {
+  if (withoutLabFile(opts)) return downAllCommand(opts);
+  if (opts.plan) return downPlanForFile(opts.file ?? DEFAULT_LAB_FILE, opts);
   const outcomes = await labDown(new LabClient(), opts.file ?? DEFAULT_LAB_FILE, {
     forget: !!opts.forget,
     onOutcome: opts.json ? undefined : (o) => out(`${o.kind} ${o.name}: ${o.message}`),
@@ -115,6 +124,7 @@ export async function downCommand(opts: LabOpts): Promise<void> {
 }
 
 export async function statusCommand(opts: LabOpts): Promise<void> {
+  if (withoutLabFile(opts)) return statusAllCommand(opts);
   const s = await labStatus(new LabClient(), opts.file ?? DEFAULT_LAB_FILE);
   if (opts.json) return printJson(s);
   printTable(["KIND", "NAME", "STATE", "ADDRESS", "DETAILS"], statusRows(s));
