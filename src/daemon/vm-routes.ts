@@ -56,6 +56,7 @@ function createRequest(req: RequestContext) {
     restart: opt<string>(b, "restart", "string"),
     accel: accel as "auto" | "kvm" | "tcg" | undefined,
     cloudConfig: objectField(b, "cloudConfig"),
+    publish: stringList(b, "publish"),
   };
 }
 

@@ -127,6 +127,13 @@ function artifactStep(a: DesiredArtifact, observed: Observed): Step {
   return { ...base, action: "unchanged", detail: `sha256 ${s.sha256.slice(0, 12)}…` };
 }
 
+/** The lab file's ports as VmStatus shows them (HOST:GUEST/PROTO), sorted. */
+const portList = (ports: string[] = []) =>
+  ports
+    .map((p) => (p.includes("/") ? p : `${p}/tcp`))
+    .sort()
+    .join(",");
+
 /** What differs between a VM that exists and the machine the file declares. */
 export function vmDifferences(m: DesiredMachine, s: VmStatus, images: ImageStatus[], ip: string): string[] {
   const guest = images.find((i) => i.name === m.image)?.guest;
@@ -140,6 +147,7 @@ export function vmDifferences(m: DesiredMachine, s: VmStatus, images: ImageStatu
     ["restart", s.restart, m.restart ?? "no"],
     ["config drive", s.configDrive, m.configDrive ?? "iso"],
     ["ip", s.ip, m.ip === undefined ? undefined : ip],
+    ["ports", [...(s.ports ?? [])].sort().join(","), portList(m.ports)],
   ];
   return checks
     .filter(([, have, want]) => want !== undefined && have !== want)
@@ -165,6 +173,7 @@ function vmStep(m: DesiredMachine, lab: DesiredLab, observed: Observed, extras: 
       restart: m.restart,
       configDrive: m.configDrive,
       cloudConfig: m.cloudConfig,
+      publish: m.ports,
     },
     // Artifacts first: a VM may install fleetd from the mirror while it boots.
     after: [

@@ -41,6 +41,7 @@ export interface VmBody {
   restart?: string;
   configDrive?: string;
   cloudConfig?: Record<string, unknown>;
+  publish?: string[];
 }
 
 export interface FlannelConfig {

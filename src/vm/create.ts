@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError, UsageError } from "../errors.js";
 import { listImages, resolveImage } from "../image/resolve.js";
 import { reservationsFor } from "../net/network.js";
 import { DEFAULT_NETWORK } from "../net/plan.js";
+import { checkPortsFree, formatPort, parsePublish } from "../net/ports.js";
 import { ensureLabKeyPair } from "../ssh/keys.js";
 import { parsePublicKey } from "../ssh/public-key.js";
 import { faultPoint } from "../state/faults.js";
@@ -23,12 +24,16 @@ import { defaultMemoryMiB } from "./defaults.js";
 import { createOverlay, removeVmFiles, writeVmConfigDrive } from "./files.js";
 import { planIdentity } from "./identity.js";
 import { getSpec, startVm } from "./lifecycle.js";
+import { removeVmPorts, syncVmPorts } from "./ports.js";
 import { type VmStatus, vmStatus } from "./status.js";
 import { checkTapFree } from "./tap.js";
 
+/** The role of a VM created without --role: a machine that needs no fleet (cloud-config/plain.yml). */
+export const DEFAULT_ROLE = "plain";
+
 export interface VmCreateRequest {
   name: string;
-  role: string;
+  role?: string;
   image?: string;
   memoryMiB?: number;
   cpus?: number;
@@ -40,6 +45,8 @@ export interface VmCreateRequest {
   restart?: string;
   accel?: "auto" | "kvm" | "tcg";
   cloudConfig?: Record<string, unknown>;
+  /** Port forwards as HOST:GUEST[/tcp|udp] (net/ports.ts). */
+  publish?: string[];
 }
 
 function checkNumber(
@@ -71,7 +78,7 @@ async function pickImage(ctx: LabContext, requested?: string): Promise<string> {
 /** Turns a request into a VM spec, or a clear error; touches nothing. */
 async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
   const name = validateVmName(req.name);
-  const role = validateRoleName(req.role ?? "");
+  const role = validateRoleName(req.role || DEFAULT_ROLE);
   const roles = await listRoles(defaultTemplatesDir());
   if (!roles.includes(role)) {
     throw new NotFoundError(`unknown role ${role}`, {
@@ -109,6 +116,8 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
       });
     }
   }
+  const ports = (req.publish ?? []).map(parsePublish);
+  checkPortsFree(name, ports, Object.values(ctx.ledger.read().vms));
   return {
     name,
     role,
@@ -127,6 +136,7 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
     restart: restart.data,
     accel: req.accel ?? "auto",
     ...(req.cloudConfig ? { cloudConfig: req.cloudConfig } : {}),
+    ...(ports.length > 0 ? { ports } : {}),
     wantRunning: false,
     createdAt: new Date().toISOString(),
   };
@@ -137,7 +147,11 @@ const sameSpec = (a: VmSpec, b: VmSpec) =>
   a.image === b.image &&
   a.memoryMiB === b.memoryMiB &&
   a.cpus === b.cpus &&
-  a.network === b.network;
+  a.network === b.network &&
+  samePorts(a, b);
+
+const samePorts = (a: VmSpec, b: VmSpec) =>
+  (a.ports ?? []).map(formatPort).sort().join() === (b.ports ?? []).map(formatPort).sort().join();
 
 export async function createVm(
   ctx: LabContext,
@@ -175,6 +189,8 @@ export async function createVm(
     );
     undo.push("files", () => removeVmFiles(ctx, spec.name));
     await ctx.dnsmasq.reload(net, reservationsFor(ctx.ledger.read(), net.name));
+    undo.push("ports", () => removeVmPorts(ctx, spec.name));
+    await syncVmPorts(ctx, spec.name);
     faultPoint("vm-create:files");
     await createOverlay(ctx, spec.name, await resolveImage(ctx.paths, spec.image));
     // Rendered here so a bad template fails the create; the lab key and the ISO come with start.
