@@ -9,6 +9,7 @@ import { hostRoutes } from "./host-routes.js";
 import { imageRoutes } from "./image-routes.js";
 import { mirrorRoutes } from "./mirror-routes.js";
 import type { RequestContext, Route } from "./server.js";
+import { snapshotRoutes } from "./snapshot-routes.js";
 import { vmRoutes } from "./vm-routes.js";
 
 function str(body: Record<string, unknown>, key: string): string | undefined {
@@ -92,6 +93,7 @@ function allRoutes(ctx: LabContext, stopDaemon: () => Promise<void>): Route[] {
       handler: (req) => lock.run(() => recover(withProgress(req), { plan: req.body.plan === true })),
     },
     ...vmRoutes(ctx, hubs),
+    ...snapshotRoutes(ctx),
     ...imageRoutes(ctx, lock),
     ...mirrorRoutes(ctx),
     ...hostRoutes(ctx),
