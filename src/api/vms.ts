@@ -6,7 +6,8 @@ import { nullable } from "./shape.js";
 
 export const VmCreateRequest = z.strictObject({
   name: z.string(),
-  role: z.string(),
+  /** Default: the plain role (a machine that needs no fleet). */
+  role: z.string().optional(),
   image: z.string().optional(),
   memoryMiB: z.number().optional(),
   cpus: z.number().optional(),
@@ -19,6 +20,8 @@ export const VmCreateRequest = z.strictObject({
   accel: z.enum(["auto", "kvm", "tcg"]).optional(),
   /** Extra cloud-config merged into the role template's output. */
   cloudConfig: z.record(z.string(), z.unknown()).optional(),
+  /** Port forwards as HOST:GUEST[/tcp|udp] (net/ports.ts). */
+  publish: z.array(z.string()).optional(),
 });
 export type VmCreateRequest = z.infer<typeof VmCreateRequest>;
 
@@ -49,6 +52,8 @@ export const Vm = z
     pid: nullable(z.number()),
     uptimeSeconds: nullable(z.number()),
     lastExit: nullable(VmLastExit),
+    /** Port forwards, HOST:GUEST/PROTO. */
+    ports: z.array(z.string()).default([]),
   })
   .meta({ description: "A VM: its spec, identity (MAC, IP) and observed state." });
 export type Vm = z.output<typeof Vm>;

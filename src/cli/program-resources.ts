@@ -3,6 +3,7 @@
 import type { Command } from "commander";
 import { IGNORE_MISSING } from "./missing.js";
 import { json, lazy } from "./program-lazy.js";
+import { vmSnapshotCommands } from "./program-names.js";
 
 const WAIT = [
   "--wait [timeout]",
@@ -57,7 +58,15 @@ export function vmCommands(program: Command): void {
   const file = "./commands/vm.js";
   vm.command("create <name>")
     .description("create a VM (and start it unless --no-start); its MAC and IP stay with the name")
-    .requiredOption("--role <role>", "cloud-config role: a template in cloud-config/ (etcd, kubernetes, ...)")
+    .option(
+      "--role <role>",
+      "cloud-config role: a template in cloud-config/ (etcd, kubernetes, ...; default plain: no fleet)",
+    )
+    .option(
+      "--publish <ports>",
+      "forward a host port to the VM: HOST:GUEST[/tcp|udp] (repeatable)",
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
     .option("--image <name>", "base image (default: the only image there is)")
     .option("--memory <size>", "memory in MiB, or with M/G (default 1024; 256 for the test image)")
     .option("--cpus <n>", "virtual CPUs (default 1)")
@@ -95,6 +104,7 @@ export function vmCommands(program: Command): void {
     .addOption(json())
     .action(lazy(file, "vmRestartCommand"));
   vm.command("destroy <name>")
+    .alias("rm")
     .description("remove the VM's disk, drive and port (MAC and IP stay reserved for the name)")
     .option("--forget", "also release the VM's MAC and IP")
     .option(...IGNORE_MISSING)
@@ -133,6 +143,7 @@ export function vmCommands(program: Command): void {
     .option("--accept-new", "trust the host key the VM presents if it has not reported one yet")
     .addHelpText("after", "\nExamples:\n  lab vm ssh node1\n  lab vm ssh node1 -- systemctl status fleet")
     .action(lazy("./commands/ssh.js", "vmSshCommand"));
+  vmSnapshotCommands(vm);
 }
 
 export function mirrorCommands(program: Command): void {

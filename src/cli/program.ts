@@ -2,6 +2,7 @@
 // names (so a command starts fast). Implementations load when their command runs.
 import { Argument, Command, Option } from "commander";
 import { json, lazy } from "./program-lazy.js";
+import { labSnapshotCommands, nameCommands } from "./program-names.js";
 import {
   fleetCommands,
   imageCommands,
@@ -191,6 +192,11 @@ const GROUPS = new Map<string, (program: Command) => void>([
   ["recover", recoverCommand],
   ["events", eventsCommand],
   ["web", webCommand],
+  ["rm", nameCommands],
+  ["shell", nameCommands],
+  ["exec", nameCommands],
+  ["cp", nameCommands],
+  ["snapshot", labSnapshotCommands],
 ]);
 
 export function buildProgram(argv: readonly string[] = []): Command {

@@ -9,6 +9,7 @@ import { hostRoutes } from "./host-routes.js";
 import { imageRoutes } from "./image-routes.js";
 import { mirrorRoutes } from "./mirror-routes.js";
 import type { RequestContext, Route } from "./server.js";
+import { snapshotRoutes } from "./snapshot-routes.js";
 import { typedRoute } from "./typed-route.js";
 import { vmRoutes } from "./vm-routes.js";
 
@@ -64,6 +65,7 @@ function allRoutes(ctx: LabContext, stopDaemon: () => Promise<void>): Route[] {
       lock.run(() => recover(withProgress(req), { plan: body.plan === true })),
     ),
     ...vmRoutes(ctx, hubs),
+    ...snapshotRoutes(ctx),
     ...imageRoutes(ctx, lock),
     ...mirrorRoutes(ctx),
     ...hostRoutes(ctx),

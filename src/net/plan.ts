@@ -3,7 +3,13 @@
 import { ConflictError, UsageError } from "../errors.js";
 import type { HostAddress, HostRoute } from "../host/ip.js";
 import type { Ledger, NetworkSpec } from "../state/ledger.js";
-import { defaultBridgeName, tapName, validateIfName, validateNetName } from "../state/names.js";
+import {
+  defaultBridgeName,
+  HASHED_TAP_PREFIX,
+  tapName,
+  validateIfName,
+  validateNetName,
+} from "../state/names.js";
 import {
   addressOverlap,
   type Cidr,
@@ -45,7 +51,7 @@ export function planNetwork(
   if (existing) return checkSameAsExisting(req, existing);
 
   const bridge = validateIfName(req.bridge ?? defaultBridgeName(name));
-  if (bridge.startsWith(tapName(""))) {
+  if (bridge.startsWith(tapName("")) || bridge.startsWith(HASHED_TAP_PREFIX)) {
     throw new ConflictError(`bridge name ${bridge} has the form of a VM's tap (${tapName("NAME")})`, {
       hint: `pick a bridge name that does not start with '${tapName("")}'`,
     });

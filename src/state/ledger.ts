@@ -31,6 +31,13 @@ export type Identity = z.infer<typeof Identity>;
 export const RestartPolicy = z.enum(["no", "on-failure", "always"]);
 export type RestartPolicy = z.infer<typeof RestartPolicy>;
 
+/** A host port forwarded to the VM (src/net/ports.ts). */
+export const PortForward = z.object({
+  host: z.number().int().min(1).max(65535),
+  guest: z.number().int().min(1).max(65535),
+  proto: z.enum(["tcp", "udp"]),
+});
+
 export const VmSpec = z.object({
   name: z.string(),
   role: z.string(),
@@ -43,6 +50,8 @@ export const VmSpec = z.object({
   /** The user's extra cloud-config, merged into the role template's output. */
   cloudConfig: z.record(z.string(), z.unknown()).optional(),
   restart: RestartPolicy,
+  /** Host ports forwarded to the VM: recorded with it, removed with it. */
+  ports: z.array(PortForward).optional(),
   accel: z.enum(["auto", "kvm", "tcg"]),
   /** Whether the user wants it running (start) or not (stop); drives restart and adoption. */
   wantRunning: z.boolean(),

@@ -2,10 +2,10 @@
 // port went missing, and record the ones that died while no daemon watched as crashed.
 
 import type { LabContext } from "../context.js";
-import { listLinkNames } from "../host/ip.js";
+import { linkAlias, listLinkNames } from "../host/ip.js";
 import { addPortArgv } from "../host/ovs.js";
 import { bridgePorts } from "../net/network.js";
-import { tapName } from "../state/names.js";
+import { HASHED_TAP_PREFIX, TAP_PREFIX, tapName } from "../state/names.js";
 import { serialTail } from "./lifecycle.js";
 import { qmpCommand } from "./qmp.js";
 import { runningPid } from "./status.js";
@@ -17,8 +17,10 @@ import { detachTap, tapOwner } from "./tap.js";
  * detachTap removes only what lab's records say is a VM's tap, never a link by its name. */
 async function removeLeftoverTaps(ctx: LabContext, known: Set<string>): Promise<void> {
   for (const link of await listLinkNames(ctx.host)) {
-    const vm = link.startsWith("lab-") ? link.slice(4) : undefined;
-    if (vm && !known.has(vm)) await detachTap(ctx, vm);
+    let vm = link.startsWith(TAP_PREFIX) ? link.slice(TAP_PREFIX.length) : undefined;
+    // A hashed tap (long VM name) names its VM only in its alias; detachTap still checks it.
+    if (link.startsWith(HASHED_TAP_PREFIX)) vm = (await linkAlias(ctx.host, link))?.replace(/^lab-vm:/, "");
+    if (vm && tapName(vm) === link && !known.has(vm)) await detachTap(ctx, vm);
   }
 }
 

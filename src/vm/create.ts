@@ -8,6 +8,7 @@ import { ConflictError, NotFoundError, UsageError } from "../errors.js";
 import { listImages, resolveImage } from "../image/resolve.js";
 import { reservationsFor } from "../net/network.js";
 import { DEFAULT_NETWORK } from "../net/plan.js";
+import { checkPortsFree, formatPort, parsePublish } from "../net/ports.js";
 import { ensureLabKeyPair } from "../ssh/keys.js";
 import { parsePublicKey } from "../ssh/public-key.js";
 import { faultPoint } from "../state/faults.js";
@@ -24,11 +25,15 @@ import { defaultMemoryMiB } from "./defaults.js";
 import { createOverlay, removeVmFiles, writeVmConfigDrive } from "./files.js";
 import { planIdentity } from "./identity.js";
 import { getSpec, startVm } from "./lifecycle.js";
+import { removeVmPorts, syncVmPorts } from "./ports.js";
 import { specDifferences } from "./same-spec.js";
 import { type VmStatus, vmStatus } from "./status.js";
 import { checkTapFree } from "./tap.js";
 
 export type { VmCreateRequest };
+
+/** The role of a VM created without --role: a machine that needs no fleet (cloud-config/plain.yml). */
+export const DEFAULT_ROLE = "plain";
 
 function checkNumber(
   value: number | undefined,
@@ -59,7 +64,7 @@ async function pickImage(ctx: LabContext, requested?: string): Promise<string> {
 /** Turns a request into a VM spec, or a clear error; touches nothing. */
 async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
   const name = validateVmName(req.name);
-  const role = validateRoleName(req.role ?? "");
+  const role = validateRoleName(req.role || DEFAULT_ROLE);
   const roles = await listRoles(defaultTemplatesDir());
   if (!roles.includes(role)) {
     throw new NotFoundError(`unknown role ${role}`, {
@@ -97,6 +102,8 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
       });
     }
   }
+  const ports = (req.publish ?? []).map(parsePublish);
+  checkPortsFree(name, ports, Object.values(ctx.ledger.read().vms));
   return {
     name,
     role,
@@ -115,10 +122,14 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
     restart: restart.data,
     accel: req.accel ?? "auto",
     ...(req.cloudConfig ? { cloudConfig: req.cloudConfig } : {}),
+    ...(ports.length > 0 ? { ports } : {}),
     wantRunning: false,
     createdAt: new Date().toISOString(),
   };
 }
+
+/** A VM's port forwards as one comparable string (sorted HOST:GUEST/PROTO). */
+const portsKey = (v: VmSpec) => (v.ports ?? []).map(formatPort).sort().join(",");
 
 export async function createVm(
   ctx: LabContext,
@@ -128,7 +139,10 @@ export async function createVm(
   const existing = ctx.ledger.read().vms[spec.name];
   if (existing) {
     const kept = ctx.ledger.read().identities[spec.name];
-    const differs = specDifferences({ ...existing, ip: kept?.ip }, { ...spec, ip: req.ip });
+    const differs = specDifferences(
+      { ...existing, ip: kept?.ip, ports: portsKey(existing) },
+      { ...spec, ip: req.ip, ports: portsKey(spec) },
+    );
     if (differs.length > 0) {
       const what = differs.map((d) => `${d.what} ${d.have} (asked: ${d.want})`).join(", ");
       throw new ConflictError(`VM ${spec.name} already exists with another spec: ${what}`, {
@@ -160,6 +174,8 @@ export async function createVm(
     );
     undo.push("files", () => removeVmFiles(ctx, spec.name));
     await ctx.dnsmasq.reload(net, reservationsFor(ctx.ledger.read(), net.name));
+    undo.push("ports", () => removeVmPorts(ctx, spec.name));
+    await syncVmPorts(ctx, spec.name);
     faultPoint("vm-create:files");
     await createOverlay(ctx, spec.name, await resolveImage(ctx.paths, spec.image));
     // Rendered here so a bad template fails the create; the lab key and the ISO come with start.

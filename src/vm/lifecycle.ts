@@ -14,6 +14,7 @@ import { validateVmName } from "../state/names.js";
 import { withRollback } from "../state/undo.js";
 import { resolveAccel } from "./accel.js";
 import { createOverlay, removeVmFiles, writeVmConfigDrive } from "./files.js";
+import { removeVmPorts } from "./ports.js";
 import { buildQemuArgs } from "./qemu-args.js";
 import { qmpCommand } from "./qmp.js";
 import { qemuMarkers, runningPid, type VmStatus, vmStatus } from "./status.js";
@@ -167,6 +168,7 @@ export async function destroyVm(
     await stopVm(ctx, name, 5000);
     ctx.watcher.forget(name);
     await removeVmFiles(ctx, name);
+    await removeVmPorts(ctx, name);
   }
   const id = ledger.identities[name];
   await ctx.ledger.update((l) => {

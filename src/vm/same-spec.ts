@@ -14,6 +14,8 @@ export interface SpecShape {
   configDrive: string;
   /** Unset while the VM holds no address. */
   ip?: string;
+  /** Port forwards, sorted HOST:GUEST/PROTO joined by commas. */
+  ports?: string;
 }
 
 export interface SpecDifference {
@@ -31,6 +33,7 @@ const FIELDS: [keyof SpecShape, string][] = [
   ["restart", "restart"],
   ["configDrive", "config drive"],
   ["ip", "ip"],
+  ["ports", "ports"],
 ];
 
 /** What differs between the VM that exists and the one asked for; empty when they are the same. */

@@ -2,6 +2,7 @@
 import { statSync } from "node:fs";
 import type { LabContext } from "../context.js";
 import { isOurProcess, readPidFile } from "../host/proc.js";
+import { formatPort } from "../net/ports.js";
 import type { Identity, VmSpec } from "../state/ledger.js";
 import { tapName } from "../state/names.js";
 
@@ -20,6 +21,8 @@ export interface VmStatus {
   restart: string;
   configDrive: string;
   tap: string;
+  /** Port forwards, HOST:GUEST/PROTO. */
+  ports: string[];
   pid?: number;
   uptimeSeconds?: number;
   lastExit?: VmSpec["lastExit"];
@@ -56,6 +59,7 @@ export function vmStatus(ctx: LabContext, spec: VmSpec, id: Identity | undefined
     restart: spec.restart,
     configDrive: spec.configDrive,
     tap: tapName(spec.name),
+    ports: (spec.ports ?? []).map(formatPort),
     pid,
     uptimeSeconds,
     lastExit: spec.lastExit,

@@ -134,9 +134,15 @@ describe("cluster planning checks", () => {
     expect(problems({ machines: dup })).toContain(
       "machines[1].name: duplicate machine name etcd (also machines[0].name)",
     );
-    const long = "  - name: etcd\n    role: etcd\n  - group: kubernetes\n    role: kubernetes\n    count: 2";
+    // Names up to 32 characters are fine (long ones get a hashed tap); the 33rd is refused.
+    const group = "kubernetes-workers-of-the-labx";
+    const ok = `  - name: etcd\n    role: etcd\n  - group: ${group}\n    role: kubernetes\n    count: 2`;
+    expect(problems({ machines: ok })).toEqual([]);
+    const long = ok.replace(group, `${group}bc`);
     expect(problems({ machines: long })).toEqual([
-      expect.stringMatching(/^machines\[1\]\.group: invalid VM name "kubernetes-1" \(use 1-11 lowercase/),
+      expect.stringMatching(
+        /^machines\[1\]\.group: invalid VM name "kubernetes-workers-of-the-labxbc-1" \(use 1-32 lowercase/,
+      ),
     ]);
   });
 

@@ -68,6 +68,7 @@ const vm = (name: string, role: string, ip: string, over: Partial<VmStatus> = {}
   restart: "no",
   configDrive: "iso",
   tap: `lab-${name}`,
+  ports: [],
   ...over,
 });
 

@@ -22,6 +22,7 @@ interface VmOpts {
   accel?: string;
   forget?: boolean;
   timeout?: string;
+  publish?: string[];
 }
 
 const vmPath = (name: string, suffix = "") => `/v1/vms/${encodeURIComponent(name)}${suffix}`;
@@ -68,6 +69,7 @@ function showStatus(s: VmStatus, headline?: string): void {
     ["restart", s.restart],
     ["config drive", s.configDrive],
     ["tap", s.tap],
+    ["ports", s.ports?.length ? s.ports.join(", ") : undefined],
     ["pid", s.pid],
     ["uptime", s.uptimeSeconds === undefined ? undefined : `${s.uptimeSeconds}s`],
   ]);
@@ -100,6 +102,7 @@ async function vmCreate(name: string, opts: VmOpts): Promise<void> {
     configDrive: opts.configDrive,
     restart: opts.restart,
     accel: opts.accel,
+    publish: opts.publish,
   };
   const r = await new LabClient().call<{ vm: VmStatus; changed: boolean }>("POST", "/v1/vms", body, {
     onProgress: progressPrinter(!!opts.json),

@@ -38,6 +38,7 @@ export interface DesiredMachine {
   restart?: "no" | "on-failure" | "always";
   configDrive?: "iso" | "9p";
   cloudConfig?: Record<string, unknown>;
+  ports?: string[];
 }
 
 export interface DesiredArtifact {
@@ -108,6 +109,7 @@ export function desiredLab(lab: LabFile, file: string, home: string): DesiredLab
       restart: m.restart,
       configDrive: m.configDrive,
       cloudConfig,
+      ...(m.ports ? { ports: m.ports } : {}),
     }));
   });
   return {

@@ -77,7 +77,9 @@ export const MachineSchema = z
   .strictObject({
     name: text("a VM name").optional().describe("the machine's name (only with count 1)"),
     group: text("a group name").optional().describe("machines are named GROUP-1 ... GROUP-COUNT"),
-    role: text("a role").describe("cloud-config role: a template in cloud-config/"),
+    role: text("a role")
+      .default("plain")
+      .describe("cloud-config role: a template in cloud-config/ (default plain: no fleet)"),
     count: positiveInt()
       .max(MAX_MACHINES, {
         error: `at most ${MAX_MACHINES}: no lab subnet (/16 at most) holds more machines`,
@@ -108,6 +110,15 @@ export const MachineSchema = z
       .record(z.string(), z.unknown(), { error: "expected a mapping" })
       .optional()
       .describe("extra cloud-config merged over the role's template"),
+    ports: z
+      .array(
+        z.string({ error: "expected HOST:GUEST[/tcp|udp]" }).regex(/^\d+:\d+(\/(tcp|udp))?$/, {
+          error: "expected HOST:GUEST[/tcp|udp], e.g. 8080:80",
+        }),
+        { error: "expected a list of HOST:GUEST[/tcp|udp]" },
+      )
+      .optional()
+      .describe("host ports forwarded to the machine (only with count 1), as with vm create --publish"),
   })
   .superRefine((m, ctx) => {
     if ((m.name === undefined) === (m.group === undefined))
@@ -116,6 +127,12 @@ export const MachineSchema = z
       ctx.addIssue({ code: "custom", path: ["count"], message: "a named machine has count 1; use group" });
     if (m.ip !== undefined && m.count !== 1)
       ctx.addIssue({ code: "custom", path: ["ip"], message: "a fixed ip needs count 1" });
+    if (m.ports !== undefined && m.count !== 1)
+      ctx.addIssue({
+        code: "custom",
+        path: ["ports"],
+        message: "a host port goes to one machine: ports need count 1",
+      });
   })
   .describe("a group of machines with one role");
 

@@ -113,11 +113,19 @@ function artifactStep(a: DesiredArtifact, observed: Observed): Step {
   return { ...base, action: "unchanged", detail: `sha256 ${s.sha256.slice(0, 12)}…` };
 }
 
+/** The lab file's ports as VmStatus shows them (HOST:GUEST/PROTO), sorted. */
+const portList = (ports: string[] = []) =>
+  ports
+    .map((p) => (p.includes("/") ? p : `${p}/tcp`))
+    .sort()
+    .join(",");
+
 /** What differs between a VM that exists and the machine the file declares. */
 export function vmDifferences(m: DesiredMachine, s: VmStatus, images: ImageStatus[], ip: string): string[] {
   const guest = images.find((i) => i.name === m.image)?.guest;
   const memory = m.memoryMiB ?? (guest === undefined ? undefined : defaultMemoryMiB(guest));
-  return specDifferences(s, {
+  const have = { ...s, ports: [...(s.ports ?? [])].sort().join(",") };
+  return specDifferences(have, {
     role: m.role,
     image: m.image,
     network: m.network,
@@ -126,6 +134,7 @@ export function vmDifferences(m: DesiredMachine, s: VmStatus, images: ImageStatu
     restart: m.restart ?? "no",
     configDrive: m.configDrive ?? "iso",
     ip: m.ip === undefined ? undefined : ip,
+    ports: portList(m.ports),
   }).map((d) => `${d.what} ${d.have} (lab file: ${d.want})`);
 }
 
@@ -148,6 +157,7 @@ function vmStep(m: DesiredMachine, lab: DesiredLab, observed: Observed, extras: 
       restart: m.restart,
       configDrive: m.configDrive,
       cloudConfig: m.cloudConfig,
+      publish: m.ports,
     },
     // Artifacts first: a VM may install fleetd from the mirror while it boots.
     after: [

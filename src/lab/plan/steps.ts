@@ -33,7 +33,7 @@ export interface NetworkBody {
 
 /** The VM-create request of api/vms.ts, with what `lab up` always decides itself. */
 export type VmBody = VmCreateRequest &
-  Required<Pick<VmCreateRequest, "image" | "network" | "ip" | "sshKeys">>;
+  Required<Pick<VmCreateRequest, "role" | "image" | "network" | "ip" | "sshKeys">>;
 
 export type { FlannelConfig };
 
