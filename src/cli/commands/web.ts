@@ -3,6 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { LabClient } from "../../client/client.js";
 import { PermissionError } from "../../errors.js";
+import { isLoopback, urlHost } from "../../web/listen.js";
 import type { WebListening } from "../../web/service.js";
 
 export async function webCommand(opts: { listen?: string; json?: boolean }): Promise<void> {
