@@ -25,8 +25,8 @@ export async function webCommand(opts: { listen?: string; json?: boolean }): Pro
     return;
   }
   process.stdout.write(`${url}\n`);
-  if (at.host === "127.0.0.1" || at.host === "::1")
+  if (isLoopback(at.host))
     process.stderr.write(
-      `from another machine: ssh -L ${at.port}:127.0.0.1:${at.port} THIS-HOST, then open the URL\n`,
+      `from another machine: keep 'ssh -L ${at.port}:${urlHost(at)}:${at.port} THIS-HOST' open, then open the URL there\n`,
     );
 }
