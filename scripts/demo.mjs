@@ -6,6 +6,10 @@
 // the offline busybox demo (examples/demo.yaml), after one line on how to get fleet.
 //   npm run demo               # bring it up (a second run does nothing new)
 //   npx zx scripts/demo.mjs --down
+//   npx zx scripts/demo.mjs --shot # only the screenshot of the web page (.cache/lab.png)
+// Either way it ends with a screenshot of the page `lab web` serves, written to .cache/lab.png.
+import { webScreenshot } from "./web-shot.mjs";
+
 $.verbose = false;
 const root = path.resolve(import.meta.dirname, "..");
 const fleetFile = path.join(root, "examples/demo-fleet.yaml");
@@ -46,6 +50,23 @@ async function fleetReady() {
   return true;
 }
 
+/** The web page as a picture, and how to open it live. */
+async function shot() {
+  try {
+    const out = await webScreenshot(path.join(root, ".cache/lab.png"));
+    console.log(
+      `\nThe web page (lab web): a screenshot is in ${rel(out)}; 'lab web' prints the live page's URL.`,
+    );
+  } catch (err) {
+    console.log(`\nno screenshot of the web page: ${err.message}`);
+  }
+}
+
+if (argv.shot) {
+  await shot();
+  process.exit(0);
+}
+
 if (argv.down) {
   for (const f of [fleetFile, plainFile]) await labQuiet("down", "-f", f, "--forget");
   console.log("demo lab removed (images and mirror stay: 'lab image rm NAME', 'lab mirror rm NAME')");
@@ -58,6 +79,7 @@ if (!(await fleetReady())) {
   );
   await run("up", "-f", plainFile);
   await run("status", "-f", plainFile);
+  await shot();
   console.log(`\nTear it down: lab down -f ${rel(plainFile)} --forget`);
   process.exit(0);
 }
@@ -73,6 +95,7 @@ for (const ip of ["172.16.11.11", "172.16.11.12"]) {
     `$ curl http://${ip}:8080/  ->  ${r.exitCode === 0 ? r.stdout.trim() : `no answer (curl ${r.exitCode})`}`,
   );
 }
+await shot();
 console.log(`
 Next:
   lab fleet status demo-web.service  # systemd's view, over ssh to the machine

@@ -63,7 +63,7 @@ export function drawPicture(svg, p, selected, onPick) {
   const up = el("g", { class: "uplink" });
   up.appendChild(el("rect", { x: p.uplink.x, y: p.uplink.y, width: p.uplink.w, height: p.uplink.h, rx: 6 }));
   up.appendChild(
-    el("text", { x: p.uplink.x + 10, y: p.uplink.y + 27, class: "title" }, "host · uplink (NAT masquerade to the outside)"),
+    el("text", { x: p.uplink.x + 10, y: p.uplink.y + 27, class: "title" }, "host · uplink (NAT to the outside)"),
   );
   svg.appendChild(up);
   for (const n of p.networks) svg.appendChild(networkBox(n));

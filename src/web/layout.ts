@@ -74,6 +74,14 @@ function vmHeight(vm: VmView): number {
 /** VMs whose network is not (or no longer) in the ledger get a column of their own. */
 export const NO_NETWORK = "(no network)";
 
+/** A network with many VMs gets up to this many sub-columns of cards, so it grows wider, not only taller. */
+export const MAX_VM_COLUMNS = 3;
+const VMS_PER_COLUMN = 5;
+
+function vmColumns(count: number): number {
+  return Math.min(MAX_VM_COLUMNS, Math.max(1, Math.ceil(count / VMS_PER_COLUMN)));
+}
+
 export function layoutTopology(networks: NetView[], vms: VmView[]): Picture {
   const S = SIZES;
   const columns: NetView[] = [...networks].sort((a, b) => a.name.localeCompare(b.name));
@@ -91,31 +99,44 @@ export function layoutTopology(networks: NetView[], vms: VmView[]): Picture {
       nat: false,
       dns: false,
     });
-  const n = Math.max(columns.length, 1);
-  const width = 2 * S.margin + n * S.columnWidth + (n - 1) * S.columnGap;
-  const uplink: Rect = { x: S.margin, y: S.margin, w: width - 2 * S.margin, h: S.uplinkHeight };
+  const members = columns.map((net) =>
+    (net.name === NO_NETWORK ? orphans : vms.filter((v) => v.network === net.name)).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    ),
+  );
+  const cardWidth = S.columnWidth - S.vmIndent;
+  const widths = members.map((m) => {
+    const k = vmColumns(m.length);
+    return S.vmIndent + k * cardWidth + (k - 1) * S.vmGap;
+  });
+  const width =
+    2 * S.margin + widths.reduce((a, w) => a + w, 0) + Math.max(0, columns.length - 1) * S.columnGap;
+  const full = Math.max(width, 2 * S.margin + S.columnWidth);
+  const uplink: Rect = { x: S.margin, y: S.margin, w: full - 2 * S.margin, h: S.uplinkHeight };
   const netTop = uplink.y + uplink.h + S.rowGap;
-  const picture: Picture = { width, height: 0, uplink, networks: [], vms: [], links: [] };
+  const picture: Picture = { width: full, height: 0, uplink, networks: [], vms: [], links: [] };
   let bottom = netTop;
+  let x = S.margin;
   columns.forEach((net, i) => {
-    const x = S.margin + i * (S.columnWidth + S.columnGap);
-    const box = { x, y: netTop, w: S.columnWidth, h: S.netHeight, net };
-    picture.networks.push(box);
-    const mid = x + S.columnWidth / 2;
-    if (net.name !== NO_NETWORK) picture.links.push([mid, uplink.y + uplink.h, mid, netTop]);
-    const members = (net.name === NO_NETWORK ? orphans : vms.filter((v) => v.network === net.name)).sort(
-      (a, b) => a.name.localeCompare(b.name),
-    );
-    let y = netTop + S.netHeight + S.vmGap;
+    const w = widths[i]!;
+    picture.networks.push({ x, y: netTop, w, h: S.netHeight, net });
+    if (net.name !== NO_NETWORK) picture.links.push([x + w / 2, uplink.y + uplink.h, x + w / 2, netTop]);
+    const k = vmColumns(members[i]!.length);
+    const perColumn = Math.ceil(members[i]!.length / k);
     const bus = x + S.vmIndent / 2;
-    for (const vm of members) {
-      const h = vmHeight(vm);
-      picture.vms.push({ x: x + S.vmIndent, y, w: S.columnWidth - S.vmIndent, h, vm });
-      if (net.name !== NO_NETWORK)
-        picture.links.push([bus, netTop + S.netHeight, bus, y + h / 2, x + S.vmIndent, y + h / 2]);
-      y += h + S.vmGap;
+    for (let c = 0; c < k; c++) {
+      let y = netTop + S.netHeight + S.vmGap;
+      const cx = x + S.vmIndent + c * (cardWidth + S.vmGap);
+      for (const vm of members[i]!.slice(c * perColumn, (c + 1) * perColumn)) {
+        const h = vmHeight(vm);
+        picture.vms.push({ x: cx, y, w: cardWidth, h, vm });
+        if (net.name !== NO_NETWORK)
+          picture.links.push([bus, netTop + S.netHeight, bus, y + h / 2, cx, y + h / 2]);
+        y += h + S.vmGap;
+      }
+      bottom = Math.max(bottom, y);
     }
-    bottom = Math.max(bottom, y);
+    x += w + S.columnGap;
   });
   picture.height = bottom + S.margin;
   return picture;

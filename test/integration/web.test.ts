@@ -70,12 +70,19 @@ describe.skipIf(skip)("lab web (real labd, guests and chromium in a namespace)",
     await page.evaluate(() => {
       (globalThis as unknown as { notReloaded: boolean }).notReloaded = true;
     });
-    await lab.lab(["vm", "stop", "w2"]);
+    await lab.lab(["vm", "stop", "w2", "--timeout", "3"]); // the busybox guest ignores ACPI: no 30 s wait
     await page.locator('svg g.vm[data-vm="w2"][data-state="stopped"]').waitFor({ timeout: SLOW });
     expect(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).toBe(
       true,
     );
     await page.locator('#event-list li[data-type="vm.stopped"][data-vm="w2"]').waitFor({ timeout: SLOW });
+    await page.selectOption("#filter-vm", "w2");
+    const shownVms = await page
+      .locator("#event-list li")
+      .evaluateAll((lis) => lis.map((li) => (li as unknown as { dataset: { vm: string } }).dataset.vm));
+    expect(shownVms.length).toBeGreaterThan(1);
+    expect(new Set(shownVms)).toEqual(new Set(["w2"]));
+    await page.selectOption("#filter-vm", "");
   });
 
   it("runs what is typed into a VM's console in the guest and shows its output", async () => {
@@ -89,6 +96,23 @@ describe.skipIf(skip)("lab web (real labd, guests and chromium in a namespace)",
     await page.keyboard.type("echo web-$((6*7))-$(hostname)");
     await page.keyboard.press("Enter");
     await page.locator("#term .xterm-rows", { hasText: "web-42-w1" }).waitFor({ timeout: SLOW });
+  });
+
+  it("starts a VM from the page only after the confirmation is accepted", async () => {
+    await page.locator('svg g.vm[data-vm="w2"]').click();
+    const start = page.locator('#console button[data-action="start"]');
+    await expect.poll(() => start.isEnabled(), { timeout: SLOW }).toBe(true);
+    page.once("dialog", (d) => void d.dismiss());
+    await start.click();
+    await page.locator("#console-name", { hasText: "w2" }).waitFor();
+    expect((await lab.labJson<VmStatus>(["vm", "show", "w2"])).state).toBe("stopped");
+    page.once("dialog", (d) => {
+      expect(d.message()).toBe("Start VM w2?");
+      void d.accept();
+    });
+    await start.click();
+    await page.locator('svg g.vm[data-vm="w2"][data-state="running"]').waitFor({ timeout: SLOW });
+    expect((await lab.labJson<VmStatus>(["vm", "show", "w2"])).state).toBe("running");
   });
 
   it("refuses HTTP and websocket requests without the right token", async () => {
@@ -144,5 +168,34 @@ describe.skipIf(skip)("lab web (real labd, guests and chromium in a namespace)",
     }, token);
     expect(withToken).toEqual({ state: 200, ws: "opened" });
     expect((await lab.labJson<VmStatus>(["vm", "show", "w1"])).state).toBe("running");
+  });
+
+  it("turns a VM whose qemu dies red without a reload, and follows the browser's dark mode", async () => {
+    const { pid } = await lab.labJson<VmStatus>(["vm", "show", "w2"]);
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid!, "SIGKILL"); // this test's own qemu, in this test's namespace
+    await page.locator('svg g.vm[data-vm="w2"][data-state="crashed"]').waitFor({ timeout: SLOW });
+    const stroke = await page
+      .locator('svg g.vm[data-vm="w2"] rect')
+      .evaluate(
+        (r) =>
+          (
+            globalThis as unknown as { getComputedStyle: (e: unknown) => { stroke: string } }
+          ).getComputedStyle(r).stroke,
+      );
+    expect(stroke).toBe("rgb(214, 69, 69)"); // --crashed in light mode
+    const dark = await nsb.browser.newContext({ colorScheme: "dark" });
+    const d = await dark.newPage();
+    await d.goto(url);
+    await d.locator('svg g.vm[data-vm="w1"]').waitFor({ timeout: SLOW });
+    const bg = await d.evaluate(() => {
+      const g = globalThis as unknown as {
+        getComputedStyle: (e: unknown) => { backgroundColor: string };
+        document: { body: unknown };
+      };
+      return g.getComputedStyle(g.document.body).backgroundColor;
+    });
+    expect(bg).toBe("rgb(18, 22, 28)"); // --bg in dark mode
+    await dark.close();
   });
 });

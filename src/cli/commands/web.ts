@@ -3,6 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { LabClient } from "../../client/client.js";
 import { PermissionError } from "../../errors.js";
+import { isLoopback, urlHost } from "../../web/listen.js";
 import type { WebListening } from "../../web/service.js";
 
 export async function webCommand(opts: { listen?: string; json?: boolean }): Promise<void> {
@@ -24,8 +25,8 @@ export async function webCommand(opts: { listen?: string; json?: boolean }): Pro
     return;
   }
   process.stdout.write(`${url}\n`);
-  if (at.host === "127.0.0.1" || at.host === "::1")
+  if (isLoopback(at.host))
     process.stderr.write(
-      `from another machine: ssh -L ${at.port}:127.0.0.1:${at.port} THIS-HOST, then open the URL\n`,
+      `from another machine: keep 'ssh -L ${at.port}:${urlHost(at)}:${at.port} THIS-HOST' open, then open the URL there\n`,
     );
 }
