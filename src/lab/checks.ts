@@ -10,6 +10,7 @@ import type { Reservation } from "../net/dnsmasq-config.js";
 import type { NetworkSpec } from "../state/ledger.js";
 import { validateImageName, validateNetName, validateVmName } from "../state/names.js";
 import { checkRanges, type HostRanges } from "./check-ranges.js";
+import { checkApiVip } from "./check-vip.js";
 import type { DesiredLab, DesiredMachine } from "./desired.js";
 import { addressingFor, planIps } from "./ips.js";
 import { type LocalUnit, matchUnits } from "./units.js";
@@ -146,6 +147,7 @@ function checkFixedIps(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): void 
     }
     const machines = lab.machines.filter((m) => m.network === net.name);
     const before = p.length;
+    p.push(...checkApiVip(net, addr, machines, env.reservations.get(net.name) ?? []));
     for (const m of machines.filter((x) => x.ip !== undefined)) {
       const ip = ipToInt(m.ip!);
       const field = `${m.field}.ip`;
@@ -180,7 +182,7 @@ function checkFixedIps(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): void 
       });
       continue;
     }
-    p.push(...planIps(machines, addr, env.reservations.get(net.name) ?? []).problems);
+    p.push(...planIps(machines, addr, env.reservations.get(net.name) ?? [], net.cluster?.apiVip).problems);
   }
 }
 

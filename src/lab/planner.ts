@@ -10,8 +10,10 @@ import { defaultBridgeName } from "../state/names.js";
 import { defaultMemoryMiB } from "../vm/defaults.js";
 import type { VmStatus } from "../vm/status.js";
 import type { DesiredArtifact, DesiredImage, DesiredLab, DesiredMachine, DesiredNetwork } from "./desired.js";
+import { withFiles } from "./etcd-plan.js";
 import type { FleetObserved } from "./fleet-steps.js";
 import { addressingFor } from "./ips.js";
+import { planFilesFor } from "./plan-files.js";
 import { planFleetSteps } from "./plan-fleet.js";
 import { type Step, stepId } from "./steps.js";
 import type { LocalUnit } from "./units.js";
@@ -165,7 +167,7 @@ function vmStep(m: DesiredMachine, lab: DesiredLab, observed: Observed, extras: 
       sshKeys: m.sshKeyFiles.map((f) => extras.sshKeys.get(f) ?? ""),
       restart: m.restart,
       configDrive: m.configDrive,
-      cloudConfig: m.cloudConfig,
+      cloudConfig: withFiles(m.cloudConfig, planFilesFor(m, lab, extras.ips)),
     },
     // Artifacts first: a VM may install fleetd from the mirror while it boots.
     after: [
