@@ -34,6 +34,7 @@ const PACKAGES = [
   "e2fsprogs", // mkfs.ext4 -d: the lab-flatcar image's root filesystem without loop mounts
   "containernetworking-plugins", // real CNI plugins (bridge, host-local, portmap) that run lab's pod network config
   "shellcheck", // npm run lint checks every shell script (scripts/shellcheck.mjs)
+  "etcd-client", // etcdctl: the HA test lists and writes the lab's etcd cluster (test/integration/ha.test.ts)
 ];
 
 function missingPackages() {

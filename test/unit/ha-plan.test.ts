@@ -119,3 +119,15 @@ describe("the API VIP is checked like any other address", () => {
     expect(plan.problems).toEqual([]);
   });
 });
+
+describe("lab status: who holds the VIP", () => {
+  it("reads the address from ip -o -4 addr output, not a longer address sharing its prefix", async () => {
+    const { holdsAddress } = await import("../../src/lab/ha-status.js");
+    const out =
+      "2: eth0    inet 172.16.11.13/24 brd 172.16.11.255 scope global eth0\\       valid_lft forever preferred_lft forever\n" +
+      "2: eth0    inet 172.16.11.5/24 scope global secondary eth0\\       valid_lft forever preferred_lft forever\n";
+    expect(holdsAddress(out, "172.16.11.5")).toBe(true);
+    expect(holdsAddress(out, "172.16.11.1")).toBe(false);
+    expect(holdsAddress(out.split("\n")[0]!, "172.16.11.5")).toBe(false);
+  });
+});
