@@ -196,7 +196,7 @@ cmd_apiserver_init() {
 
 # LAB_ETCD lists every etcd member (comma-separated): the first that says it is healthy answers.
 etcd_key() {
-  first=""
+  local first="" url
   for url in $(echo "$LAB_ETCD" | tr ',' ' '); do
     [ -n "$first" ] || first=$url
     if curl --silent --fail --max-time 3 "$url/health" >/dev/null 2>&1; then
