@@ -6,7 +6,10 @@
 // etcd-server .deb (never installed in the image), for tests to put into the mirror.
 // Recipe: images/lab-flatcar/ (see its README.md). Runs as root; needs the Debian archive.
 //
-//   npx zx scripts/build-flatcar-image.mjs [--out DIR]
+//   npx zx scripts/build-flatcar-image.mjs [--out DIR] [--variant lb]
+//
+//   --variant lb               "lab-flatcar-lb": the same image plus Debian's haproxy and keepalived,
+//                              for lab's `lb` role (Flatcar ships neither; see README, "HA topology")
 //
 //   LAB_FLEET_BIN=DIR          coreos-cloudinit[-v1.14.0] (default ../shared/bin)
 //   LAB_CLOUDINIT_BUILD=coreos  use CoreOS's coreos-cloudinit v1.14.0 instead of Flatcar's build
@@ -25,10 +28,15 @@ $.verbose = false;
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const recipeDir = path.join(repoRoot, "images/lab-flatcar");
 const overlayDir = path.join(recipeDir, "rootfs");
+// Variants add packages to the same recipe; each is its own bundle under its own name.
+const VARIANTS = { "": [], lb: ["haproxy", "keepalived"] };
+const variant = argv.variant ? String(argv.variant) : "";
+if (!(variant in VARIANTS)) throw new Error(`--variant ${variant}: expected lb or none`);
+const imageName = variant ? `lab-flatcar-${variant}` : "lab-flatcar";
 // Real path: mounts inside the build root are found by their path in /proc/self/mountinfo, which
 // never goes through a symbolic link (.cache may be one).
 const outDir = (() => {
-  const dir = argv.out ? path.resolve(String(argv.out)) : path.join(repoRoot, ".cache/images/lab-flatcar");
+  const dir = argv.out ? path.resolve(String(argv.out)) : path.join(repoRoot, `.cache/images/${imageName}`);
   fs.mkdirpSync(path.dirname(dir));
   return path.join(fs.realpathSync(path.dirname(dir)), path.basename(dir));
 })();
@@ -84,7 +92,7 @@ async function recipeHash() {
   }
   for (const [name, file] of Object.entries(binaries)) h.update(`${name} ${await sha256(file)}\0`);
   h.update(`cloudinit ${cloudinitBuild}\0suite ${SUITE}\0mirror ${mirror}\0size ${DISK_SIZE}\0`);
-  h.update(`cmdline ${CMDLINE}\0`);
+  h.update(`cmdline ${CMDLINE}\0variant ${variant}\0`);
   return h.digest("hex").slice(0, 16);
 }
 
@@ -105,7 +113,7 @@ for (const [name, file] of Object.entries(binaries)) {
 
 const version = await recipeHash();
 if (readManifest(outDir)?.version === version) {
-  console.log(`lab-flatcar image ${version} (cloud-init: ${cloudinitBuild}) is up to date in ${outDir}`);
+  console.log(`${imageName} image ${version} (cloud-init: ${cloudinitBuild}) is up to date in ${outDir}`);
   process.exit(0);
 }
 
@@ -265,7 +273,7 @@ try {
   await removeBuildDir(root);
   await fs.mkdirp(tmp);
   await fs.mkdirp(debCache);
-  progress(`building lab-flatcar ${version} (cloud-init: ${cloudinitBuild}); log: ${logPath}`);
+  progress(`building ${imageName} ${version} (cloud-init: ${cloudinitBuild}); log: ${logPath}`);
 
   // debootstrap and apt share the package cache with other builds (the other cloud-init
   // variant, another checkout's bundle): one at a time, until the downloads are done.
@@ -297,7 +305,7 @@ try {
   await fs.mkdirp(archives);
   await sh`mount --bind ${debCache} ${archives}`;
 
-  const packages = packageList();
+  const packages = [...packageList(), ...VARIANTS[variant]];
   progress(`apt-get install ${packages.length} packages (kernel, systemd, containerd, openssh, ...)`);
   const aptGet = [
     "apt-get",
@@ -354,7 +362,14 @@ try {
   }
 
   const components = {};
-  for (const pkg of ["systemd", "containerd", "runc", "openssh-server", "linux-image-amd64"]) {
+  for (const pkg of [
+    "systemd",
+    "containerd",
+    "runc",
+    "openssh-server",
+    "linux-image-amd64",
+    ...VARIANTS[variant],
+  ]) {
     components[pkg] = await dpkgVersion(pkg);
   }
   for (const f of NOT_IN_IMAGE) {
@@ -377,7 +392,7 @@ try {
   const usedMiB = Number((await $`du -sm --apparent-size ${root}`).stdout.split("\t")[0]);
   progress(`mkfs.ext4 -d (${usedMiB} MiB of files, ${DISK_SIZE} disk)`);
   const raw = path.join(tmp, "disk.raw");
-  await sh`mkfs.ext4 -q -F -L lab-flatcar -m 1 -E root_owner=0:0 -d ${root} ${raw} ${DISK_SIZE}`;
+  await sh`mkfs.ext4 -q -F -L ${imageName.slice(0, 16)} -m 1 -E root_owner=0:0 -d ${root} ${raw} ${DISK_SIZE}`;
   await sh`e2fsck -f -n ${raw}`;
   await removeBuildDir(root);
 
@@ -387,7 +402,7 @@ try {
   await fs.remove(raw);
 
   const manifest = {
-    name: "lab-flatcar",
+    name: imageName,
     version,
     format: "qcow2",
     disk: "disk.qcow2",
@@ -407,7 +422,7 @@ try {
   await installBundle(tmp, outDir, manifest);
   const sizeMiB = (fs.statSync(path.join(outDir, "disk.qcow2")).size / 2 ** 20).toFixed(0);
   progress(
-    `built lab-flatcar ${version} (kernel ${kver}, cloud-init ${cloudinitBuild}, disk.qcow2 ${sizeMiB} MiB) in ${outDir}`,
+    `built ${imageName} ${version} (kernel ${kver}, cloud-init ${cloudinitBuild}, disk.qcow2 ${sizeMiB} MiB) in ${outDir}`,
   );
 } catch (e) {
   console.error(`build-flatcar-image: failed: ${e.message ?? e}\n  build log: ${logPath}`);

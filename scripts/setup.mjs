@@ -37,6 +37,7 @@ const PACKAGES = [
   "zsh", // the unit test checks the generated zsh completion script
   "fish", // the unit test runs the generated fish completion script
   "chromium", // the web page's test and npm run demo's screenshot (driven by playwright-core)
+  "etcd-client", // etcdctl: the HA test lists and writes the lab's etcd cluster (test/integration/ha.test.ts)
 ];
 
 function missingPackages() {
@@ -69,6 +70,8 @@ await $({ cwd: root, stdio: "inherit" })`npx zx scripts/build-test-image.mjs`;
 const fleetBin = process.env.LAB_FLEET_BIN || path.resolve(root, "../shared/bin");
 if (fs.existsSync(path.join(fleetBin, "coreos-cloudinit")) || process.env.CI === "true") {
   await $({ cwd: root, stdio: "inherit" })`npx zx scripts/build-flatcar-image.mjs`;
+  // The same guest with Debian's haproxy and keepalived, for the lb role (test/integration/ha.test.ts).
+  await $({ cwd: root, stdio: "inherit" })`npx zx scripts/build-flatcar-image.mjs --variant lb`;
 } else {
   console.log(
     `setup: no coreos-cloudinit in ${fleetBin} (set LAB_FLEET_BIN): skipping the lab-flatcar test image`,

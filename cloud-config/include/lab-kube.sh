@@ -194,8 +194,17 @@ cmd_apiserver_init() {
   chmod 0600 "$STATE/sa.key" "$STATE/token" "$STATE/tokens.csv" "$STATE/pki/ca.key" "$STATE/pki/kubelet-client.key"
 }
 
+# LAB_ETCD lists every etcd member (comma-separated): the first that says it is healthy answers.
 etcd_key() {
-  echo "$LAB_ETCD/v2/keys$APISERVER_KEY"
+  local first="" url
+  for url in $(echo "$LAB_ETCD" | tr ',' ' '); do
+    [ -n "$first" ] || first=$url
+    if curl --silent --fail --max-time 3 "$url/health" >/dev/null 2>&1; then
+      echo "$url/v2/keys$APISERVER_KEY"
+      return
+    fi
+  done
+  echo "$first/v2/keys$APISERVER_KEY"
 }
 
 cmd_apiserver_publish() {

@@ -126,6 +126,29 @@ describe("lab-kube kubeconfig and the API server's record", () => {
     );
   });
 
+  it("with several etcd members in LAB_ETCD, reads from the first that answers /health", async () => {
+    answer = { action: "get", node: { key: "/lab/kubernetes/apiserver", value, ttl: 42 } };
+    const port = (server.address() as AddressInfo).port;
+    const several = mkdtempSync(path.join(tmpdir(), "lab-kube-etc-"));
+    try {
+      writeFileSync(
+        path.join(several, "cluster.env"),
+        `LAB_NAME=node-1\nLAB_IP=172.16.11.11\nLAB_ETCD=http://127.0.0.1:1,http://127.0.0.1:${port}\nLAB_MIRROR=http://127.0.0.1:1\n`,
+      );
+      const r = await execa("bash", [helper, "kubeconfig", "admin"], {
+        env: { LAB_KUBE_STATE: state, LAB_KUBE_ETC: several },
+        reject: false,
+        timeout: 30_000,
+      });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(readFileSync(path.join(state, "admin.kubeconfig"), "utf8")).toContain(
+        "server: https://172.16.11.12:6443",
+      );
+    } finally {
+      rmSync(several, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a record without a TTL: it never goes stale, so lab-kube's publisher did not write it", async () => {
     answer = { action: "get", node: { key: "/lab/kubernetes/apiserver", value } };
     const r = await kubeconfig();

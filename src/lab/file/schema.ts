@@ -15,6 +15,7 @@ const cidr = (example: string) =>
     .string({ error: `expected an IPv4 CIDR such as ${example}` })
     .regex(CIDR, { error: `expected an IPv4 CIDR such as ${example}` });
 const MEMORY = "expected MiB as a number, or a size such as 512M or 2G";
+
 /** Canonical dotted quad: no leading zeros (octal to inet_aton), no hex, every part 0-255. */
 const IPV4 =
   /^(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
@@ -37,6 +38,13 @@ export const ClusterSchema = z
       .regex(/^\d{1,5}-\d{1,5}$/, { error: "expected a port range such as 30000-32767" })
       .default("30000-32767")
       .describe("Kubernetes node-port range (--service-node-port-range)"),
+    apiVip: z
+      .string({ error: "expected an IPv4 address" })
+      .regex(IPV4, { error: "expected an IPv4 address" })
+      .optional()
+      .describe(
+        "virtual IP of the API servers, held by the lb machines (keepalived) and served by haproxy: in the subnet, outside the DHCP range",
+      ),
   })
   .describe("cluster planning for this network: checked for overlaps before anything is created");
 

@@ -12,6 +12,7 @@ import { validateImageName, validateNetName, validateVmName } from "../../state/
 import type { DesiredLab, DesiredMachine } from "../file/desired.js";
 import { type LocalUnit, matchUnits } from "../file/units.js";
 import { checkRanges, type HostRanges } from "./check-ranges.js";
+import { checkApiVip } from "./check-vip.js";
 import { addressingFor, planIps } from "./ips.js";
 
 export interface CheckEnv {
@@ -146,6 +147,7 @@ function checkFixedIps(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): void 
     }
     const machines = lab.machines.filter((m) => m.network === net.name);
     const before = p.length;
+    p.push(...checkApiVip(net, addr, machines, env.reservations.get(net.name) ?? []));
     for (const m of machines.filter((x) => x.ip !== undefined)) {
       const ip = ipToInt(m.ip!);
       const field = `${m.field}.ip`;
@@ -180,7 +182,7 @@ function checkFixedIps(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): void 
       });
       continue;
     }
-    p.push(...planIps(machines, addr, env.reservations.get(net.name) ?? []).problems);
+    p.push(...planIps(machines, addr, env.reservations.get(net.name) ?? [], net.cluster?.apiVip).problems);
   }
 }
 

@@ -50,12 +50,20 @@ export interface IpPlan {
   problems: FieldProblem[];
 }
 
-/** `machines` are those of one network, in boot order; `reservations` the ledger's for it. */
-export function planIps(machines: DesiredMachine[], addr: Addressing, reservations: Reservation[]): IpPlan {
+/**
+ * `machines` are those of one network, in boot order; `reservations` the ledger's for it; `vip` the
+ * network's API virtual IP, which no machine is given.
+ */
+export function planIps(
+  machines: DesiredMachine[],
+  addr: Addressing,
+  reservations: Reservation[],
+  vip?: string,
+): IpPlan {
   const ips = new Map<string, string>();
   const problems: FieldProblem[] = [];
   const holder = new Map(reservations.map((r) => [r.ip, r.name]));
-  const taken = new Set<number>();
+  const taken = new Set<number>(vip === undefined ? [] : [ipToInt(vip)]);
   for (const m of machines.filter((x) => x.ip !== undefined)) {
     const owner = holder.get(m.ip!);
     if (owner !== undefined && owner !== m.name) {

@@ -15,8 +15,10 @@ import type {
   DesiredMachine,
   DesiredNetwork,
 } from "../file/desired.js";
+import { withFiles } from "./etcd-plan.js";
 import { addressingFor } from "./ips.js";
 import type { Observed, PlanExtras } from "./observed.js";
+import { planFilesFor } from "./plan-files.js";
 import { planFleetSteps } from "./plan-fleet.js";
 import { type Step, stepId } from "./steps.js";
 
@@ -156,7 +158,7 @@ function vmStep(m: DesiredMachine, lab: DesiredLab, observed: Observed, extras: 
       sshKeys: m.sshKeyFiles.map((f) => extras.sshKeys.get(f) ?? ""),
       restart: m.restart,
       configDrive: m.configDrive,
-      cloudConfig: m.cloudConfig,
+      cloudConfig: withFiles(m.cloudConfig, planFilesFor(m, lab, extras.ips)),
       publish: m.ports,
     },
     // Artifacts first: a VM may install fleetd from the mirror while it boots.

@@ -212,6 +212,7 @@ function planAllIps(lab: DesiredLab, networks: NetStatus[]): Map<string, string>
       lab.machines.filter((m) => m.network === net.name),
       addr,
       existing?.reservations ?? [],
+      net.cluster?.apiVip,
     );
     for (const [name, ip] of plan.ips) ips.set(name, ip);
   }

@@ -18,6 +18,7 @@ import {
   OBSERVE,
   observeFleet,
 } from "./fleet-steps.js";
+import { type EtcdMemberState, etcdHealth, type VipState, vipStates } from "./ha-status.js";
 import { READY_GUEST, readyCount, serialLogOf } from "./ready.js";
 
 export interface LabStatus {
@@ -31,6 +32,10 @@ export interface LabStatus {
   }[];
   vms: { name: string; role: string; state: string; ip?: string; image?: string; detail: string }[];
   fleet: { machines: FleetMachine[]; units: FleetUnit[]; flannel?: string } | { note: string };
+  /** Who holds each API VIP; present when the lab file plans one. */
+  vips?: VipState[];
+  /** Each etcd member's health; present for a cluster of several. */
+  etcd?: EtcdMemberState[];
 }
 
 function networkRow(name: string, subnet: string, s: NetStatus | undefined): LabStatus["networks"][number] {
@@ -99,6 +104,8 @@ export async function labStatus(client: LabClient, file: string): Promise<LabSta
     ),
     vms: vmRows,
     fleet: await fleetPart(etcd, images),
+    vips: await vipStates(client, lab, vms),
+    etcd: await etcdHealth(lab, vms),
   };
 }
 
@@ -116,5 +123,11 @@ export function statusRows(s: LabStatus): (string | undefined)[][] {
     for (const u of s.fleet.units)
       rows.push(["unit", u.name, u.currentState ?? "-", undefined, `desired ${u.desiredState}`]);
   }
+  for (const v of s.vips ?? []) {
+    const state = v.holders.length === 1 ? "held" : v.holders.length === 0 ? "NOT HELD" : "SPLIT";
+    const by = v.holders.length > 0 ? `by ${v.holders.join(", ")}` : "by no lb machine";
+    rows.push(["vip", v.network, state, v.address, [by, ...v.notes].join("; ")]);
+  }
+  for (const e of s.etcd ?? []) rows.push(["etcd", e.name, e.health, e.ip, e.detail]);
   return rows;
 }
