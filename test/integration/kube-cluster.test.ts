@@ -5,8 +5,8 @@
 // its upstream source): every unit is fetched from the lab mirror, digest checked, placed by fleet
 // as the tutorial laid it out, and runs with the flags and files the lab's network plan and the API
 // server's record produce; the CNI config a node got runs through the real plugins on that node.
-// What the stand-ins cannot show is Kubernetes itself, nor pod traffic between nodes (no real
-// flannel offline).
+// Pod traffic between nodes runs through the kernel's vxlan device as the stand-in flanneld sets
+// it up after flannel's vxlan backend; flannel itself and Kubernetes itself are not shown.
 
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -23,8 +23,9 @@ import { sharedBin } from "../helpers/shared-bin.js";
 
 const PLUGINS = "/usr/lib/cni"; // Debian's containernetworking-plugins
 const skip = skipUnless([...VM_TOOLS, "ssh", "tar", "curl"]) || !existsSync(`${PLUGINS}/bridge`);
-// Opt-in (LAB_TEST_KUBE_CLUSTER=1): three Flatcar-shaped guests running every Kubernetes unit take
-// 10-15 minutes under TCG, and the run has not yet passed on this 2-core host within CI's time.
+// Opt-in (LAB_TEST_KUBE_CLUSTER=1): three Flatcar-shaped guests (etcd + two nodes, the fewest that
+// show traffic between nodes) running every Kubernetes unit took 20-28 minutes a run on the shared
+// 2-core host, and the run has not yet passed; see README's Kubernetes status.
 const wanted = process.env.LAB_TEST_KUBE_CLUSTER === "1";
 const ETCD = "http://172.16.11.10:2379";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
