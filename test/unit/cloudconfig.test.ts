@@ -53,7 +53,7 @@ const fleetEnv = (ip: string, role: string, endpoint: string) => ({
   path: "/etc/lab/fleet.env",
   permissions: "0644",
   owner: "root",
-  content: `FLEET_PUBLIC_IP=${ip}\nFLEET_METADATA=role=${role}\nFLEET_ETCD_SERVERS=${endpoint}\n`,
+  content: `FLEET_PUBLIC_IP=${ip}\nFLEET_METADATA=role=${role}\nFLEET_ETCD_SERVERS=${endpoint}\nFLEET_ETCD_REQUEST_TIMEOUT=5\n`,
 });
 const hostkeysUnit = {
   name: "lab-hostkeys.service",
