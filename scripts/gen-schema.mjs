@@ -1,6 +1,6 @@
 #!/usr/bin/env zx
 // Writes lab.schema.json (the JSON Schema editors use for lab.yaml) from the zod schema in
-// src/lab/schema.ts, as built into dist/. A unit test fails when the checked-in file is stale.
+// src/lab/file/schema.ts, as built into dist/. A unit test fails when the checked-in file is stale.
 //   npx tsc -p tsconfig.json && npx zx scripts/gen-schema.mjs
 import { writeFile } from "node:fs/promises";
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { checkApiVip } from "../../src/lab/check-vip.js";
-import { etcdClusterFiles } from "../../src/lab/etcd-plan.js";
 import type { DesiredMachine, DesiredNetwork } from "../../src/lab/file/desired.js";
-import { lbPeers, renderHaproxyCfg, renderKeepalivedConf } from "../../src/lab/lb-plan.js";
+import { checkApiVip } from "../../src/lab/plan/check-vip.js";
+import { etcdClusterFiles } from "../../src/lab/plan/etcd-plan.js";
 import { addressingFor, planIps } from "../../src/lab/plan/ips.js";
+import { lbPeers, renderHaproxyCfg, renderKeepalivedConf } from "../../src/lab/plan/lb-plan.js";
 
 const machine = (name: string, role: string, ip?: string): DesiredMachine => ({
   field: "machines[0]",
@@ -122,7 +122,7 @@ describe("the API VIP is checked like any other address", () => {
 
 describe("lab status: who holds the VIP", () => {
   it("reads the address from ip -o -4 addr output, not a longer address sharing its prefix", async () => {
-    const { holdsAddress } = await import("../../src/lab/ha-status.js");
+    const { holdsAddress } = await import("../../src/lab/run/ha-status.js");
     const out =
       "2: eth0    inet 172.16.11.13/24 brd 172.16.11.255 scope global eth0\\       valid_lft forever preferred_lft forever\n" +
       "2: eth0    inet 172.16.11.5/24 scope global secondary eth0\\       valid_lft forever preferred_lft forever\n";

@@ -156,7 +156,7 @@ describe("web state", () => {
           bridge: true,
           rules: false,
           reservations: [],
-        } as NetStatus,
+        } as unknown as NetStatus,
       ],
       mirrors: () => [{ network: "default", url: "http://172.16.11.1:8790/" }],
       serialTail: async () => "",
