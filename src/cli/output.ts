@@ -1,12 +1,8 @@
 // How the CLI shows things: tables for people, JSON for programs, and errors as one line,
 // a hint, and a short tail of tool output.
-import { createRequire } from "node:module";
-import type Table from "cli-table3";
 import { LabError, toLabError } from "../errors.js";
 import { paint, paintState } from "./colour.js";
-
-// Loaded on first use: most invocations (--help, errors, --json) print no table.
-const require = createRequire(import.meta.url);
+import { formatTable } from "./table.js";
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -18,35 +14,11 @@ export function printTable(head: string[], rows: (string | number | undefined)[]
     process.stderr.write("(none)\n");
     return;
   }
-  const TableClass = require("cli-table3") as typeof Table;
-  const table = new TableClass({
-    head,
-    style: { head: [], border: [], compact: true },
-    chars: {
-      top: "",
-      "top-mid": "",
-      "top-left": "",
-      "top-right": "",
-      bottom: "",
-      "bottom-mid": "",
-      "bottom-left": "",
-      "bottom-right": "",
-      left: "",
-      "left-mid": "",
-      mid: "",
-      "mid-mid": "",
-      right: "",
-      "right-mid": "",
-      middle: "  ",
-    },
-  });
-  for (const r of rows) table.push(r.map((c) => (c === undefined ? "-" : paintState(String(c)))));
   process.stdout.write(
-    `${table
-      .toString()
-      .split("\n")
-      .map((l) => l.trimEnd().replace(/^ /, ""))
-      .join("\n")}\n`,
+    formatTable(
+      head,
+      rows.map((r) => r.map((c) => (c === undefined ? "-" : paintState(String(c))))),
+    ),
   );
 }
 

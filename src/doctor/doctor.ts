@@ -6,7 +6,7 @@ import { iptablesBinary, parseIptablesBackend } from "../host/iptables.js";
 import { hostOvsUsable, kernelDatapathAvailable } from "../host/ovs.js";
 import { ipForwarding } from "../host/sysctl.js";
 import { TOOL_PACKAGES } from "../host/tools.js";
-import { probeAccel } from "./kvm-probe.js";
+import { probeAccel } from "../vm/kvm-probe.js";
 
 export interface Check {
   name: string;

@@ -22,13 +22,20 @@ export class UndoStack {
   }
 }
 
-/** Runs `body` with an undo stack; rolls back and rethrows if it fails. */
+/**
+ * Runs `body` with an undo stack; rolls back and rethrows if it fails. Undos that fail are not
+ * dropped: they go with the error, as details.rollbackFailures ("step: message" each).
+ */
 export async function withRollback<T>(body: (undo: UndoStack) => Promise<T>): Promise<T> {
   const undo = new UndoStack();
   try {
     return await body(undo);
   } catch (err) {
-    await undo.rollback();
+    const failures = await undo.rollback();
+    if (failures.length > 0 && err !== null && typeof err === "object") {
+      const e = err as { details?: Record<string, unknown> };
+      e.details = { ...e.details, rollbackFailures: failures };
+    }
     throw err;
   }
 }

@@ -1,9 +1,9 @@
 // Which accelerator VMs use: KVM when a test kernel really boots under it, TCG otherwise.
 // The probe runs once per run directory (a few seconds when KVM hangs) and is cached there.
 import path from "node:path";
-import { probeAccel } from "../doctor/kvm-probe.js";
 import type { Host } from "../host/host.js";
 import { readText, SingleFlight, writeIfChanged } from "../state/atomic.js";
+import { probeAccel } from "./kvm-probe.js";
 
 /** One probe per run directory; its answer is kept for the life of the process. */
 const probes = new SingleFlight<"kvm" | "tcg">({ keepResults: true });

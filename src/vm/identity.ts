@@ -2,7 +2,8 @@
 // name gets the same MAC and IP across stop/start, daemon restarts and destroy + create.
 import { randomBytes, randomUUID } from "node:crypto";
 import { ConflictError, UsageError } from "../errors.js";
-import { intToIp, ipToInt, isHostAddress, parseCidr, parseIpv4, staticCandidates } from "../net/cidr.js";
+import { intToIp, ipToInt, parseIpv4 } from "../net/cidr.js";
+import { addressingOf, fixedAddressProblem, freeStaticAddresses } from "../net/static-ips.js";
 import type { Identity, Ledger, NetworkSpec } from "../state/ledger.js";
 
 export type RandomBytes = (n: number) => Buffer;
@@ -28,16 +29,17 @@ function takenIps(ledger: Ledger, net: string, except: string): Set<number> {
 
 /** The requested address if it is free and valid, else the first free static address. */
 export function allocateIp(ledger: Ledger, net: NetworkSpec, vm: string, requested?: string): string {
-  const subnet = parseCidr(net.subnet);
+  const addr = addressingOf(net);
   const taken = takenIps(ledger, net.name, vm);
   if (requested !== undefined) {
     const ip = ipToInt(parseIpv4(requested, "--ip"));
-    if (!isHostAddress(subnet, ip) || ip === ipToInt(net.gateway)) {
+    const problem = fixedAddressProblem(addr, requested);
+    if (problem === "not-host" || problem === "gateway") {
       throw new UsageError(`--ip ${requested} is not a usable host address in ${net.subnet}`, {
         hint: `the gateway is ${net.gateway}; pick another address in the subnet`,
       });
     }
-    if (ip >= ipToInt(net.dhcpStart) && ip <= ipToInt(net.dhcpEnd)) {
+    if (problem === "dhcp-range") {
       throw new UsageError(
         `--ip ${requested} is inside the DHCP range ${net.dhcpStart}-${net.dhcpEnd} of ${net.name}`,
         { hint: "dnsmasq hands those addresses to any machine: pick one outside the range" },
@@ -53,7 +55,7 @@ export function allocateIp(ledger: Ledger, net: NetworkSpec, vm: string, request
     }
     return requested;
   }
-  const free = staticCandidates(subnet, net.gateway, net.dhcpStart, net.dhcpEnd).find((ip) => !taken.has(ip));
+  const free = freeStaticAddresses(addr, taken)[0];
   if (free === undefined) {
     throw new ConflictError(`no free address left for VMs in ${net.subnet}`, {
       hint: "forget unused VMs ('lab vm destroy NAME --forget') or use a bigger subnet",

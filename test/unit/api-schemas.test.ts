@@ -95,7 +95,15 @@ describe("API requests are checked with the route's schema", () => {
 describe("API answers have one shape", () => {
   it("sends missing values as null, never absent", async () => {
     const answer = (await client.call("GET", "/v1/vms/n1")) as Record<string, unknown>;
-    expect(answer).toEqual({ ...vm, mac: null, ip: null, pid: null, uptimeSeconds: null, lastExit: null, ports: [] });
+    expect(answer).toEqual({
+      ...vm,
+      mac: null,
+      ip: null,
+      pid: null,
+      uptimeSeconds: null,
+      lastExit: null,
+      ports: [],
+    });
     expect(Object.keys(answer).sort()).toEqual(Object.keys(api.vms.get.answer.shape).sort());
   });
 

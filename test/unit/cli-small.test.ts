@@ -12,9 +12,9 @@ import { EXIT_CODES } from "../../src/cli/exit-codes.js";
 import { formatSize, speedAndEta } from "../../src/cli/format.js";
 import { datedLines, formatLine, parseSince, selectLines } from "../../src/cli/logs.js";
 import { parseWait } from "../../src/cli/wait.js";
-import { qemuSaid } from "../../src/doctor/kvm-probe.js";
 import { globalRows, globalStatus, removeAllPlan } from "../../src/lab/global.js";
 import type { VmSpec } from "../../src/state/ledger.js";
+import { qemuSaid } from "../../src/vm/kvm-probe.js";
 import { markLogTimes, readTimes } from "../../src/vm/log-times.js";
 import { specDifferences } from "../../src/vm/same-spec.js";
 

@@ -5,8 +5,8 @@
 import type { FieldProblem } from "../../field-problems.js";
 import { checkXFleet } from "../../fleet/xfleet.js";
 import { validateArtifactName } from "../../mirror/names.js";
-import { contains, ipToInt, isHostAddress, lastAddress, staticCandidates } from "../../net/cidr.js";
 import type { Reservation } from "../../net/dnsmasq-config.js";
+import { fixedAddressProblem, staticRoom } from "../../net/static-ips.js";
 import type { NetworkSpec } from "../../state/ledger.js";
 import { validateImageName, validateNetName, validateVmName } from "../../state/names.js";
 import type { DesiredLab, DesiredMachine } from "../file/desired.js";
@@ -149,16 +149,16 @@ function checkFixedIps(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): void 
     const before = p.length;
     p.push(...checkApiVip(net, addr, machines, env.reservations.get(net.name) ?? []));
     for (const m of machines.filter((x) => x.ip !== undefined)) {
-      const ip = ipToInt(m.ip!);
+      const problem = fixedAddressProblem(addr, m.ip!);
       const field = `${m.field}.ip`;
-      if (!isHostAddress(addr.subnet, ip))
+      if (problem === "not-host")
         p.push({
           path: field,
           message: `${m.ip} is not a host address in ${net.field}.subnet ${addr.subnet.text}`,
         });
-      else if (ip === ipToInt(addr.gateway))
+      else if (problem === "gateway")
         p.push({ path: field, message: `${m.ip} is the gateway of ${net.name}` });
-      else if (ip >= ipToInt(addr.dhcpStart) && ip <= ipToInt(addr.dhcpEnd))
+      else if (problem === "dhcp-range")
         p.push({
           path: field,
           message: `${m.ip} is inside the DHCP range ${addr.dhcpStart}-${addr.dhcpEnd} of ${net.name}`,
@@ -174,7 +174,7 @@ function checkFixedIps(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): void 
     );
     if (p.length > before) continue;
     // One problem for a network that cannot hold its machines, not one per machine.
-    const room = staticCandidates(addr.subnet, addr.gateway, addr.dhcpStart, addr.dhcpEnd).length;
+    const room = staticRoom(addr);
     if (machines.length > room) {
       p.push({
         path: `${net.field}.subnet`,

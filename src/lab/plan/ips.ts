@@ -4,36 +4,17 @@
 // fixed address can never have been handed to an earlier one.
 
 import type { FieldProblem } from "../../field-problems.js";
-import {
-  type Cidr,
-  intToIp,
-  ipToInt,
-  parseCidr,
-  parseDhcpRange,
-  planAddresses,
-  staticCandidates,
-} from "../../net/cidr.js";
+import { intToIp, ipToInt, parseCidr, parseDhcpRange, planAddresses } from "../../net/cidr.js";
 import type { Reservation } from "../../net/dnsmasq-config.js";
+import { type Addressing, addressingOf, freeStaticAddresses } from "../../net/static-ips.js";
 import type { NetworkSpec } from "../../state/ledger.js";
 import type { DesiredMachine, DesiredNetwork } from "../file/desired.js";
 
-export interface Addressing {
-  subnet: Cidr;
-  gateway: string;
-  dhcpStart: string;
-  dhcpEnd: string;
-}
+export type { Addressing };
 
 /** The network's addresses: the running network's when it exists, else what `net up` will pick. */
 export function addressingFor(net: DesiredNetwork, existing?: NetworkSpec): Addressing {
-  if (existing) {
-    return {
-      subnet: parseCidr(existing.subnet),
-      gateway: existing.gateway,
-      dhcpStart: existing.dhcpStart,
-      dhcpEnd: existing.dhcpEnd,
-    };
-  }
+  if (existing) return addressingOf(existing);
   const subnet = parseCidr(net.subnet);
   const plan = planAddresses(subnet);
   const range = net.dhcpRange ? parseDhcpRange(net.dhcpRange, subnet, plan.gateway) : undefined;
@@ -86,9 +67,7 @@ export function planIps(
       taken.add(ipToInt(ip));
     }
   }
-  const free = staticCandidates(addr.subnet, addr.gateway, addr.dhcpStart, addr.dhcpEnd).filter(
-    (ip) => !taken.has(ip),
-  );
+  const free = freeStaticAddresses(addr, taken);
   let next = 0;
   for (const m of auto.filter((x) => !ips.has(x.name))) {
     const ip = free[next++];
