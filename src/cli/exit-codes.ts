@@ -3,10 +3,10 @@
 
 export const EXIT_CODES: readonly [code: number, meaning: string][] = [
   [0, "success"],
-  [1, "not ready: a wait (--wait, lab up's readiness) timed out or the guest stopped first"],
+  [1, "not ready: a wait (--wait, lab up's readiness) timed out"],
   [2, "usage: unknown command or option, missing or bad argument (at every level)"],
   [3, "not found: no such VM, image, mirror entry or network; 'daemon status': labd is not running"],
-  [4, "conflict: it exists with other settings, is in use, or is busy"],
+  [4, "conflict: exists with other settings (the error names each field), in use, or busy"],
   [5, "a host tool (ip, ovs-vsctl, iptables, qemu-img, ...) or a download failed"],
   [6, "a required program is not installed"],
   [7, "permission: labd needs root, or the socket is not yours"],

@@ -42,6 +42,12 @@ export function parseTail(value: string | undefined): number | undefined {
   return Number(value);
 }
 
+/** Bad -n or --since is a usage error before anything is asked of labd. */
+export function checkLogsOpts(opts: LogsOpts): void {
+  parseTail(opts.tail);
+  if (opts.since !== undefined) parseSince(opts.since);
+}
+
 /** Splits the log into lines with their times; `end` is the byte length of `bytes` read. */
 export function datedLines(bytes: Buffer, marks: TimeMark[], fallback: string | null): LogLine[] {
   const out: LogLine[] = [];

@@ -26,8 +26,12 @@ export async function allowMissing<T>(run: () => Promise<T>, opts: MissingOpts):
   try {
     return await run();
   } catch (err) {
-    if (opts.ignoreMissing && err instanceof NotFoundError) return undefined;
-    throw err;
+    if (!(err instanceof NotFoundError)) throw err;
+    if (opts.ignoreMissing) return undefined;
+    throw new NotFoundError(err.message, {
+      hint: `${err.hint ? `${err.hint}; ` : ""}--ignore-missing when absent is fine`,
+      details: err.details,
+    });
   }
 }
 

@@ -40,14 +40,17 @@ export interface Before {
 }
 
 /**
- * Marker lines in the log before the boot this command causes. A VM already running boots no
- * more: its latest marker line counts as this boot's (the log keeps every boot's lines).
+ * Marker lines in the log before the boot this command causes. For start or create, a VM already
+ * running boots no more: its latest marker line counts as this boot's (the log keeps every boot's
+ * lines; one that has not printed it yet this boot is taken as ready). A restart always boots.
  */
-export async function beforeBoot(client: LabClient, vm: string): Promise<Before> {
-  const running = await client
-    .call<VmStatus>("GET", `/v1/vms/${encodeURIComponent(vm)}`)
-    .then((s) => s.state === "running")
-    .catch(() => false);
+export async function beforeBoot(client: LabClient, vm: string, reboots: boolean): Promise<Before> {
+  const running =
+    !reboots &&
+    (await client
+      .call<VmStatus>("GET", `/v1/vms/${encodeURIComponent(vm)}`)
+      .then((s) => s.state === "running")
+      .catch(() => false));
   const counts = new Map<string, number>();
   for (const marker of [READY_MARKER, HOSTKEYS_MARKER]) {
     const n = (await readyCount(serialLogOf(vm), marker)) ?? 0;
@@ -57,12 +60,17 @@ export async function beforeBoot(client: LabClient, vm: string): Promise<Before>
 }
 
 /** Runs a create/start/restart, then waits when --wait was given. */
-export async function withWait(vm: string, opts: WaitOpts, run: () => Promise<void>): Promise<void> {
+export async function withWait(
+  vm: string,
+  opts: WaitOpts,
+  run: () => Promise<void>,
+  reboots = false,
+): Promise<void> {
   const wait = parseWait(opts.wait);
   if (!wait) return run();
   const { LabClient } = await import("../client/client.js");
   const client = new LabClient();
-  const before = await beforeBoot(client, vm);
+  const before = await beforeBoot(client, vm, reboots);
   await run();
   await waitReady(client, vm, before, wait);
 }

@@ -1,7 +1,7 @@
 // lab vm console NAME (attach the terminal; Ctrl-] detaches) and lab vm logs NAME [-f]
 import net from "node:net";
 import { LabClient } from "../../client/client.js";
-import { type LogsOpts, printLogs } from "../logs.js";
+import { checkLogsOpts, type LogsOpts, printLogs } from "../logs.js";
 
 const DETACH = 0x1d; // Ctrl-]
 
@@ -39,6 +39,7 @@ export async function vmConsoleCommand(name: string): Promise<void> {
 
 export async function vmLogsCommand(name: string, opts: LogsOpts): Promise<void> {
   const { paths, labDirs } = await import("../../state/paths.js");
+  checkLogsOpts(opts);
   await new LabClient().call("GET", `/v1/vms/${encodeURIComponent(name)}`);
   await printLogs(paths(labDirs()).vm(name).serialLog, opts);
 }

@@ -131,7 +131,7 @@ async function simple(
 export const vmStartCommand = (name: string, opts: VmOpts & WaitOpts) =>
   withWait(name, opts, () => simple("start", name, opts));
 export const vmRestartCommand = (name: string, opts: VmOpts & WaitOpts) =>
-  withWait(name, opts, () => simple("restart", name, opts));
+  withWait(name, opts, () => simple("restart", name, opts), true);
 export const vmStopCommand = (name: string, opts: VmOpts) =>
   simple("stop", name, opts, { timeoutSeconds: int(opts.timeout, "--timeout") });
 

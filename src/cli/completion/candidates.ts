@@ -130,7 +130,7 @@ export async function complete(
   const cur = words[words.length - 1] ?? "";
   if (prev?.startsWith("-") && !prev.includes("=")) {
     const o = findOption(cmd, prev);
-    if (o && o.required) return kindWords(OPTION_VALUES[o.long ?? ""] ?? "files", src, unitsDir);
+    if (o?.required) return kindWords(OPTION_VALUES[o.long ?? ""] ?? "files", src, unitsDir);
   }
   if (cur.startsWith("-")) {
     const out: Candidate[] = [];
