@@ -6,6 +6,7 @@ import { observeIptables } from "../host/iptables.js";
 import { taggedNetworks } from "../net/iptables-plan.js";
 import { applyNetwork, teardownNetwork } from "../net/network.js";
 import { adoptVms } from "../vm/adopt.js";
+import { syncVmPorts } from "../vm/ports.js";
 import { findStrays } from "../vm/strays.js";
 import type { VmSupervisor } from "../vm/supervisor.js";
 
@@ -61,5 +62,11 @@ export async function reconcile(
   await ctx.lock.run(async () => {
     await reconcileNetworks(ctx, log);
     await adoptVms(ctx, supervisor, log);
+    // Port forwards lost with the host's rules (a reboot) come back from the VMs' specs.
+    for (const vm of Object.values(ctx.ledger.read().vms).filter((v) => v.ports?.length)) {
+      await syncVmPorts(ctx, vm.name).catch((err: Error) =>
+        log(`VM ${vm.name}: port forwards not restored: ${err.message}`),
+      );
+    }
   });
 }

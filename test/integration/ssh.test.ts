@@ -85,6 +85,19 @@ describe.skipIf(skip)("lab vm ssh, and etcd and fleetd from the mirror on a Flat
     expect(who.stdout.trim()).toBe("core");
   });
 
+  it("lab exec passes arguments as given and the exit code through; lab cp copies both ways", async () => {
+    const r = await lab.lab(["exec", "etcd", "--", "sh", "-c", "exit 3"], { reject: false });
+    expect(r.exitCode).toBe(3);
+    const echo = await lab.lab(["exec", "etcd", "--", "printf", "%s|", "a  b", "$HOME"]);
+    expect(echo.stdout).toBe("a  b|$HOME|");
+    const dir = path.join(lab.home, "..");
+    await writeFile(path.join(dir, "up.txt"), "copied by lab cp\n");
+    await lab.lab(["cp", path.join(dir, "up.txt"), "etcd:/tmp/up.txt"]);
+    expect((await lab.lab(["exec", "etcd", "--", "cat", "/tmp/up.txt"])).stdout).toBe("copied by lab cp\n");
+    await lab.lab(["cp", "etcd:/tmp/up.txt", path.join(dir, "down.txt")]);
+    expect(await readFile(path.join(dir, "down.txt"), "utf8")).toBe("copied by lab cp\n");
+  });
+
   it(
     "runs the fleetd it fetched from the mirror, and fleet registers the machine",
     async () => {
