@@ -88,8 +88,8 @@ describe("coreos-cloudinit --validate", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("knows both roles", async () => {
-    expect(await listRoles(defaultTemplatesDir())).toEqual(["etcd", "kubernetes"]);
+  it("knows the shipped roles", async () => {
+    expect(await listRoles(defaultTemplatesDir())).toEqual(["etcd", "kubernetes", "lb"]);
   });
 
   for (const build of builds) {

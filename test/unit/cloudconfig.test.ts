@@ -142,7 +142,7 @@ async function rejection(promise: Promise<unknown>): Promise<LabError> {
 describe("role templates", () => {
   it("lists the shipped roles", async () => {
     expect(path.basename(templates)).toBe("cloud-config");
-    expect(await listRoles(templates)).toEqual(["etcd", "kubernetes"]);
+    expect(await listRoles(templates)).toEqual(["etcd", "kubernetes", "lb"]);
   });
 
   it("renders the etcd role with the real IP baked in", async () => {
