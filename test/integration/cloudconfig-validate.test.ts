@@ -93,7 +93,7 @@ describe("coreos-cloudinit --validate", () => {
   });
 
   for (const build of builds) {
-    for (const role of ["etcd", "kubernetes"]) {
+    for (const role of ["etcd", "kubernetes", "lb"]) {
       for (const hostile of [false, true]) {
         const label = `${path.basename(build)} accepts the ${role} role${hostile ? " with hostile values" : ""}`;
         it.skipIf(skipWithout(existsSync(build)))(label, async () => {
