@@ -88,12 +88,12 @@ describe("coreos-cloudinit --validate", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("knows both roles", async () => {
-    expect(await listRoles(defaultTemplatesDir())).toEqual(["etcd", "kubernetes"]);
+  it("knows the shipped roles", async () => {
+    expect(await listRoles(defaultTemplatesDir())).toEqual(["etcd", "kubernetes", "lb"]);
   });
 
   for (const build of builds) {
-    for (const role of ["etcd", "kubernetes"]) {
+    for (const role of ["etcd", "kubernetes", "lb"]) {
       for (const hostile of [false, true]) {
         const label = `${path.basename(build)} accepts the ${role} role${hostile ? " with hostile values" : ""}`;
         it.skipIf(skipWithout(existsSync(build)))(label, async () => {
