@@ -47,6 +47,7 @@ export const CatalogEntry = z
     installed: nullable(z.string()),
   })
   .meta({ description: "An image lab knows how to pull." });
+export type CatalogEntry = z.output<typeof CatalogEntry>;
 
 export const ImageChange = z
   .object({

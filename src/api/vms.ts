@@ -65,6 +65,7 @@ export const SshTarget = z.object({
   knownHostsFile: z.string(),
   hostKeys: z.number(),
 });
+export type SshTarget = z.output<typeof SshTarget>;
 
 export const vmRoutes = {
   list: route({ method: "GET", path: "/v1/vms", summary: "every VM", answer: z.array(Vm) }),

@@ -1,9 +1,10 @@
 // `lab down`: removes what a lab file declares, in reverse: its fleet units (when fleet answers),
 // its VMs (workers before etcd), then its networks. Absent things are fine; images are kept.
 import os from "node:os";
+import type { Vm as VmStatus } from "../api/vms.js";
+import { labApi } from "../client/api.js";
 import type { LabClient } from "../client/client.js";
 import { LabError, toLabError } from "../errors.js";
-import type { VmStatus } from "../vm/status.js";
 import { desiredLab, orderForBoot } from "./desired.js";
 import { type FleetGate, httpFleetGate } from "./fleet-steps.js";
 import { loadLabFile } from "./load.js";
@@ -72,7 +73,8 @@ export async function labDown(client: LabClient, file: string, opts: DownOptions
       opts.onOutcome?.(o);
     },
   };
-  const vms = await client.call<VmStatus[]>("GET", "/v1/vms");
+  const api = labApi(client);
+  const vms = await api.vms.list();
   const etcd = lab.machines.find((m) => m.role === "etcd");
   const units = lab.unitGlobs.length > 0 ? selectUnits(lab.unitGlobs, await readUnitsDir(lab.unitsDir)) : [];
   await removeUnits(
@@ -83,8 +85,7 @@ export async function labDown(client: LabClient, file: string, opts: DownOptions
   );
   for (const m of orderForBoot(lab.machines).reverse()) {
     try {
-      const path = `/v1/vms/${encodeURIComponent(m.name)}${opts.forget ? "?forget=true" : ""}`;
-      const r = await client.call<{ removed: boolean; forgotten: boolean }>("DELETE", path);
+      const r = await api.vms.destroy(m.name, { forget: opts.forget });
       const released = r.forgotten ? "; MAC and IP released" : "";
       out.push({
         kind: "vm",
@@ -98,10 +99,7 @@ export async function labDown(client: LabClient, file: string, opts: DownOptions
   }
   for (const n of lab.networks) {
     try {
-      const r = await client.call<{ removed: boolean }>(
-        "DELETE",
-        `/v1/networks/${encodeURIComponent(n.name)}`,
-      );
+      const r = await api.networks.down(n.name);
       out.push({
         kind: "network",
         name: n.name,

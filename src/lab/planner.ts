@@ -1,13 +1,13 @@
 // The pure planner of `lab up`: desired resources + what exists → steps. Missing things are
 // created, stopped VMs started, matching things left alone, and anything that exists with another
 // spec is a conflict (never silently recreated).
-import type { ImageStatus } from "../image/status.js";
-import type { ArtifactStatus } from "../mirror/store.js";
+import type { Image as ImageStatus } from "../api/images.js";
+import type { Artifact as ArtifactStatus } from "../api/mirror.js";
+import type { Network as NetStatus } from "../api/networks.js";
+import type { Vm as VmStatus } from "../api/vms.js";
 import { parseCidr } from "../net/cidr.js";
-import type { NetStatus } from "../net/network.js";
 import { defaultBridgeName } from "../state/names.js";
 import { defaultMemoryMiB } from "../vm/defaults.js";
-import type { VmStatus } from "../vm/status.js";
 import type { DesiredArtifact, DesiredImage, DesiredLab, DesiredMachine, DesiredNetwork } from "./desired.js";
 import type { FleetObserved } from "./fleet-steps.js";
 import { addressingFor } from "./ips.js";
@@ -71,8 +71,8 @@ function networkStep(net: DesiredNetwork, observed: Observed): Step {
       hint: `'lab down -f FILE' (or 'lab net down ${net.name}') first, or make the lab file match`,
     };
   }
-  if (!s.bridge || s.dnsmasqPid === undefined) {
-    const broken = [!s.bridge && "bridge missing", s.dnsmasqPid === undefined && "dnsmasq not running"];
+  if (!s.bridge || s.dnsmasqPid === null) {
+    const broken = [!s.bridge && "bridge missing", s.dnsmasqPid === null && "dnsmasq not running"];
     return { ...base, action: "repair", detail: broken.filter(Boolean).join(", ") };
   }
   return { ...base, action: "unchanged", detail: `${n.subnet} on ${n.bridge}` };
@@ -129,7 +129,7 @@ function artifactStep(a: DesiredArtifact, observed: Observed): Step {
 
 /** What differs between a VM that exists and the machine the file declares. */
 export function vmDifferences(m: DesiredMachine, s: VmStatus, images: ImageStatus[], ip: string): string[] {
-  const guest = images.find((i) => i.name === m.image)?.guest;
+  const guest = images.find((i) => i.name === m.image)?.guest ?? undefined;
   const memory = m.memoryMiB ?? (guest === undefined ? undefined : defaultMemoryMiB(guest));
   const checks: [string, unknown, unknown][] = [
     ["role", s.role, m.role],

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { ImageStatus } from "../../src/image/status.js";
+import type { Image as ImageStatus } from "../../src/api/images.js";
+import type { Network as NetStatus } from "../../src/api/networks.js";
+import type { Vm as VmStatus } from "../../src/api/vms.js";
 import { desiredLab } from "../../src/lab/desired.js";
 import { addressingFor, planIps } from "../../src/lab/ips.js";
 import { parseLabText } from "../../src/lab/load.js";
 import { type Observed, type PlanExtras, planLab } from "../../src/lab/planner.js";
 import { type Step, summarizeActions } from "../../src/lab/steps.js";
-import type { NetStatus } from "../../src/net/network.js";
-import type { VmStatus } from "../../src/vm/status.js";
 
 const text = (extra = "") => `
 networks:
@@ -67,6 +67,10 @@ const vm = (name: string, role: string, ip: string, over: Partial<VmStatus> = {}
   restart: "no",
   configDrive: "iso",
   tap: `lab-${name}`,
+  mac: null,
+  pid: null,
+  uptimeSeconds: null,
+  lastExit: null,
   ...over,
 });
 
@@ -113,7 +117,7 @@ describe("lab up planner", () => {
     const o = everything();
     o.vms[1]!.state = "stopped";
     o.vms[2]!.state = "crashed";
-    o.networks = [{ ...network, dnsmasqPid: undefined }];
+    o.networks = [{ ...network, dnsmasqPid: null }];
     const a = actions(planLab(lab(), o, extras()));
     expect(a).toMatchObject({
       "network/default": "repair",

@@ -1,16 +1,12 @@
 // lab vm console NAME (attach the terminal; Ctrl-] detaches) and lab vm logs NAME [-f]
 import { open } from "node:fs/promises";
 import net from "node:net";
-import { LabClient } from "../../client/client.js";
+import { labApi } from "../../client/api.js";
 
 const DETACH = 0x1d; // Ctrl-]
 
 export async function vmConsoleCommand(name: string): Promise<void> {
-  const { socket } = await new LabClient().call<{ socket: string }>(
-    "POST",
-    `/v1/vms/${encodeURIComponent(name)}/console`,
-    {},
-  );
+  const { socket } = await labApi().vms.console(name);
   const conn = net.createConnection(socket);
   await new Promise<void>((resolve, reject) => {
     conn.once("connect", () => resolve());
@@ -39,7 +35,7 @@ export async function vmConsoleCommand(name: string): Promise<void> {
 
 export async function vmLogsCommand(name: string, opts: { follow?: boolean; lines?: string }): Promise<void> {
   const { paths, labDirs } = await import("../../state/paths.js");
-  await new LabClient().call("GET", `/v1/vms/${encodeURIComponent(name)}`);
+  await labApi().vms.get(name);
   const file = paths(labDirs()).vm(name).serialLog;
   let position = 0;
   let handle = await open(file, "r").catch(() => undefined);

@@ -1,7 +1,7 @@
 // lab events [-f] [--json]
 import { readFile } from "node:fs/promises";
-import { LabClient } from "../../client/client.js";
-import type { LabEvent } from "../../state/events.js";
+import type { Event as LabEvent } from "../../api/daemon.js";
+import { labApi } from "../../client/api.js";
 import { labDirs, paths } from "../../state/paths.js";
 
 function show(e: LabEvent, json: boolean): void {
@@ -17,8 +17,8 @@ function show(e: LabEvent, json: boolean): void {
 }
 
 export async function eventsCommand(opts: { follow?: boolean; json?: boolean }): Promise<void> {
-  const client = new LabClient();
-  if (opts.follow) await client.call("GET", "/v1/daemon");
+  const api = labApi();
+  if (opts.follow) await api.daemon.status();
   const text = await readFile(paths(labDirs()).events, "utf8").catch(() => "");
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
@@ -28,5 +28,5 @@ export async function eventsCommand(opts: { follow?: boolean; json?: boolean }):
       // A line cut short by a crash is skipped; the rest of the log is still valid.
     }
   }
-  if (opts.follow) await client.follow("/v1/events", (e) => show(e as LabEvent, !!opts.json));
+  if (opts.follow) await api.daemon.events((e) => show(e, !!opts.json));
 }

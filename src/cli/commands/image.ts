@@ -3,11 +3,8 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import type cliProgress from "cli-progress";
-import { LabClient } from "../../client/client.js";
-import { uploadImage } from "../../client/imports.js";
-import type { ImportResult } from "../../image/import.js";
-import type { PullResult } from "../../image/pull.js";
-import type { CatalogStatus, ImageStatus } from "../../image/status.js";
+import { labApi } from "../../client/api.js";
+import type { ImageManifest } from "../../image/manifest.js";
 import { printJson, printKeyValues, printTable } from "../output.js";
 
 interface ImageOpts {
@@ -74,12 +71,7 @@ export function progressView(json: boolean): ProgressView | undefined {
   return { onEvent, stop };
 }
 
-function describeImage(i: {
-  name: string;
-  dir: string;
-  sizeBytes: number;
-  manifest: PullResult["manifest"];
-}): void {
+function describeImage(i: { name: string; dir: string; sizeBytes: number; manifest: ImageManifest }): void {
   printKeyValues([
     ["version", i.manifest.version],
     ["format", i.manifest.format],
@@ -92,11 +84,10 @@ function describeImage(i: {
 
 export async function imagePullCommand(name: string, opts: ImageOpts): Promise<void> {
   const view = progressView(!!opts.json);
-  let r: PullResult;
+  let r: Awaited<ReturnType<ReturnType<typeof labApi>["images"]["pull"]>>;
   try {
-    r = await new LabClient().call<PullResult>(
-      "POST",
-      `/v1/images/${encodeURIComponent(name)}/pull`,
+    r = await labApi().images.pull(
+      name,
       { baseUrl: opts.baseUrl ?? process.env.LAB_IMAGE_BASE_URL, version: opts.release },
       { onProgress: view?.onEvent },
     );
@@ -113,9 +104,9 @@ export async function imagePullCommand(name: string, opts: ImageOpts): Promise<v
 
 export async function imageImportCommand(file: string, opts: ImageOpts): Promise<void> {
   const view = progressView(!!opts.json);
-  let r: ImportResult;
+  let r: Awaited<ReturnType<ReturnType<typeof labApi>["images"]["import"]>>;
   try {
-    r = await uploadImage<ImportResult>(new LabClient(), file, opts.name, { onProgress: view?.onEvent });
+    r = await labApi().images.import(file, opts.name, { onProgress: view?.onEvent });
   } finally {
     view?.stop();
   }
@@ -126,7 +117,7 @@ export async function imageImportCommand(file: string, opts: ImageOpts): Promise
 }
 
 export async function imageListCommand(opts: ImageOpts): Promise<void> {
-  const list = await new LabClient().call<ImageStatus[]>("GET", "/v1/images");
+  const list = await labApi().images.list();
   if (opts.json) return printJson(list);
   printTable(
     ["NAME", "VERSION", "FORMAT", "SIZE", "GUEST", "FLEET", "BOOT", "USED BY"],
@@ -155,16 +146,13 @@ export async function imageListCommand(opts: ImageOpts): Promise<void> {
 }
 
 export async function imageRmCommand(name: string, opts: ImageOpts): Promise<void> {
-  const r = await new LabClient().call<{ removed: boolean; name: string }>(
-    "DELETE",
-    `/v1/images/${encodeURIComponent(name)}`,
-  );
+  const r = await labApi().images.remove(name);
   if (opts.json) return printJson(r);
   process.stdout.write(`image ${name}: removed\n`);
 }
 
 export async function imageCatalogCommand(opts: ImageOpts): Promise<void> {
-  const list = await new LabClient().call<CatalogStatus[]>("GET", "/v1/image-catalog");
+  const list = await labApi().images.catalog();
   if (opts.json) return printJson(list);
   printTable(
     ["NAME", "CHANNEL", "PULLED", "DESCRIPTION"],

@@ -1,6 +1,5 @@
 // lab net up|down|status|list
-import { LabClient } from "../../client/client.js";
-import type { NetStatus, NetUpResult } from "../../net/network.js";
+import { labApi } from "../../client/api.js";
 import { printJson, printKeyValues, printTable, progressPrinter } from "../output.js";
 
 interface NetOpts {
@@ -12,9 +11,7 @@ interface NetOpts {
 }
 
 export async function netUpCommand(name: string | undefined, opts: NetOpts): Promise<void> {
-  const r = await new LabClient().call<NetUpResult>(
-    "POST",
-    "/v1/networks",
+  const r = await labApi().networks.up(
     { name, subnet: opts.subnet, bridge: opts.bridge, domain: opts.domain, dhcpRange: opts.dhcpRange },
     { onProgress: progressPrinter(!!opts.json) },
   );
@@ -32,18 +29,14 @@ export async function netUpCommand(name: string | undefined, opts: NetOpts): Pro
 }
 
 export async function netDownCommand(name: string | undefined, opts: NetOpts): Promise<void> {
-  const r = await new LabClient().call<{ removed: boolean }>(
-    "DELETE",
-    `/v1/networks/${encodeURIComponent(name ?? "default")}`,
-  );
+  const r = await labApi().networks.down(name ?? "default");
   if (opts.json) return printJson(r);
   process.stdout.write(`network ${name ?? "default"}: ${r.removed ? "removed" : "was not up"}\n`);
 }
 
 export async function netStatusCommand(name: string | undefined, opts: NetOpts): Promise<void> {
-  const path = name ? `/v1/networks/${encodeURIComponent(name)}` : "/v1/networks";
-  const answer = await new LabClient().call<NetStatus | NetStatus[]>("GET", path);
-  const list = Array.isArray(answer) ? answer : [answer];
+  const api = labApi();
+  const list = name ? [await api.networks.get(name)] : await api.networks.list();
   if (opts.json) return printJson(name ? list[0] : list);
   for (const s of list) {
     const n = s.network;
@@ -64,7 +57,7 @@ export async function netStatusCommand(name: string | undefined, opts: NetOpts):
 }
 
 export async function netListCommand(opts: NetOpts): Promise<void> {
-  const list = await new LabClient().call<NetStatus[]>("GET", "/v1/networks");
+  const list = await labApi().networks.list();
   if (opts.json) return printJson(list.map((s) => s.network));
   printTable(
     ["NAME", "BRIDGE", "SUBNET", "GATEWAY", "DOMAIN", "DNSMASQ", "VMS"],

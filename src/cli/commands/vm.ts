@@ -1,8 +1,8 @@
 // lab vm create|start|stop|restart|destroy|list|show|ip
 import { readFile } from "node:fs/promises";
-import { LabClient } from "../../client/client.js";
+import type { VmCreateRequest, Vm as VmStatus } from "../../api/vms.js";
+import { labApi } from "../../client/api.js";
 import { UsageError } from "../../errors.js";
-import type { VmStatus } from "../../vm/status.js";
 import { printJson, printKeyValues, printTable, progressPrinter } from "../output.js";
 
 interface VmOpts {
@@ -21,8 +21,6 @@ interface VmOpts {
   forget?: boolean;
   timeout?: string;
 }
-
-const vmPath = (name: string, suffix = "") => `/v1/vms/${encodeURIComponent(name)}${suffix}`;
 
 function int(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -67,7 +65,7 @@ function showStatus(s: VmStatus, headline?: string): void {
     ["config drive", s.configDrive],
     ["tap", s.tap],
     ["pid", s.pid],
-    ["uptime", s.uptimeSeconds === undefined ? undefined : `${s.uptimeSeconds}s`],
+    ["uptime", s.uptimeSeconds === null ? null : `${s.uptimeSeconds}s`],
   ]);
   if (s.lastExit) {
     process.stdout.write(`last exit: ${s.lastExit.at} code=${s.lastExit.code} signal=${s.lastExit.signal}\n`);
@@ -82,9 +80,9 @@ function showStatus(s: VmStatus, headline?: string): void {
 }
 
 export async function vmCreateCommand(name: string, opts: VmOpts): Promise<void> {
-  const body = {
+  const body: VmCreateRequest = {
     name,
-    role: opts.role,
+    role: opts.role ?? "",
     image: opts.image,
     memoryMiB: memoryMiB(opts.memory),
     cpus: int(opts.cpus, "--cpus"),
@@ -92,13 +90,12 @@ export async function vmCreateCommand(name: string, opts: VmOpts): Promise<void>
     sshKeys: await readKeys(opts.sshKey),
     ip: opts.ip,
     noStart: opts.start === false,
-    configDrive: opts.configDrive,
-    restart: opts.restart,
-    accel: opts.accel,
+    // Checked against the request's schema before anything is sent.
+    configDrive: opts.configDrive as VmCreateRequest["configDrive"],
+    restart: opts.restart as VmCreateRequest["restart"],
+    accel: opts.accel as VmCreateRequest["accel"],
   };
-  const r = await new LabClient().call<{ vm: VmStatus; changed: boolean }>("POST", "/v1/vms", body, {
-    onProgress: progressPrinter(!!opts.json),
-  });
+  const r = await labApi().vms.create(body, { onProgress: progressPrinter(!!opts.json) });
   if (opts.json) return printJson(r.vm);
   showStatus(r.vm, r.changed ? `VM ${name} created` : `VM ${name} already exists, nothing changed`);
 }
@@ -107,13 +104,14 @@ async function simple(
   verb: string,
   name: string,
   opts: VmOpts,
-  body: Record<string, unknown> = {},
+  body: { timeoutSeconds?: number } = {},
 ): Promise<void> {
-  const r = await new LabClient().call<{ status?: VmStatus; changed: boolean }>(
-    "POST",
-    vmPath(name, `/${verb}`),
-    body,
-  );
+  const vms = labApi().vms;
+  const r = await (verb === "stop"
+    ? vms.stop(name, body)
+    : verb === "start"
+      ? vms.start(name)
+      : vms.restart(name));
   if (opts.json) return printJson(r);
   process.stdout.write(
     `VM ${name}: ${r.changed ? `${verb === "stop" ? "stopped" : `${verb}ed`}` : `already ${verb === "stop" ? "stopped" : "running"}`}\n`,
@@ -126,10 +124,7 @@ export const vmStopCommand = (name: string, opts: VmOpts) =>
   simple("stop", name, opts, { timeoutSeconds: int(opts.timeout, "--timeout") });
 
 export async function vmDestroyCommand(name: string, opts: VmOpts): Promise<void> {
-  const r = await new LabClient().call<{ removed: boolean; forgotten: boolean }>(
-    "DELETE",
-    `${vmPath(name)}${opts.forget ? "?forget=true" : ""}`,
-  );
+  const r = await labApi().vms.destroy(name, { forget: opts.forget });
   if (opts.json) return printJson(r);
   const what = r.removed ? "destroyed" : "did not exist";
   process.stdout.write(
@@ -138,7 +133,7 @@ export async function vmDestroyCommand(name: string, opts: VmOpts): Promise<void
 }
 
 export async function vmListCommand(opts: VmOpts): Promise<void> {
-  const list = await new LabClient().call<VmStatus[]>("GET", "/v1/vms");
+  const list = await labApi().vms.list();
   if (opts.json) return printJson(list);
   printTable(
     ["NAME", "ROLE", "STATE", "IP", "MAC", "IMAGE", "UPTIME"],
@@ -149,19 +144,19 @@ export async function vmListCommand(opts: VmOpts): Promise<void> {
       s.ip,
       s.mac,
       s.image,
-      s.uptimeSeconds === undefined ? undefined : `${s.uptimeSeconds}s`,
+      s.uptimeSeconds === null ? null : `${s.uptimeSeconds}s`,
     ]),
   );
 }
 
 export async function vmShowCommand(name: string, opts: VmOpts): Promise<void> {
-  const s = await new LabClient().call<VmStatus>("GET", vmPath(name));
+  const s = await labApi().vms.get(name);
   if (opts.json) return printJson(s);
   showStatus(s);
 }
 
 export async function vmIpCommand(name: string, opts: VmOpts): Promise<void> {
-  const s = await new LabClient().call<VmStatus>("GET", vmPath(name));
+  const s = await labApi().vms.get(name);
   if (opts.json) return printJson({ name: s.name, ip: s.ip });
   process.stdout.write(`${s.ip}\n`);
 }
