@@ -50,7 +50,7 @@ export const Vm = z
     uptimeSeconds: nullable(z.number()),
     lastExit: nullable(VmLastExit),
   })
-  .meta({ description: "A VM: its spec, identity (MAC, IP) and observed state." });
+  .meta({ id: "Vm", description: "A VM: its spec, identity (MAC, IP) and observed state." });
 export type Vm = z.output<typeof Vm>;
 
 /** What create, start, stop and restart answer: the VM after the call, and whether it changed. */

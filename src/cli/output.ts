@@ -29,7 +29,10 @@ export function outputFormat(opts: OutputOpts): OutputFormat {
 
 /** A value in a format for programs: JSON (as the API answers) or the same as YAML. */
 export function printData(value: unknown, format: "json" | "yaml"): void {
-  if (format === "json") return printJson(value);
+  if (format === "json") {
+    printJson(value);
+    return;
+  }
   const yaml = require("js-yaml") as typeof import("js-yaml");
   process.stdout.write(yaml.dump(value, { noRefs: true, lineWidth: -1 }));
 }
@@ -46,7 +49,10 @@ export interface ListingView<T> {
  * answers them (the shapes in docs/json-shapes.md); `name` prints one name per line.
  */
 export function printListing<T>(items: T[], format: OutputFormat, view: ListingView<T>): void {
-  if (format === "json" || format === "yaml") return printData(items, format);
+  if (format === "json" || format === "yaml") {
+    printData(items, format);
+    return;
+  }
   if (format === "name") {
     for (const i of items) process.stdout.write(`${view.name(i)}\n`);
     return;

@@ -1,7 +1,7 @@
 // Declarations of the resource commands (net, vm, mirror, image, fleet): options, help and
 // which module implements each; nothing here runs until commander calls an action.
 import type { Command } from "commander";
-import { json, lazy } from "./program-lazy.js";
+import { json, lazy, listing } from "./program-lazy.js";
 
 export function netCommands(program: Command): void {
   const net = program
@@ -28,16 +28,12 @@ export function netCommands(program: Command): void {
     .description("remove a network's bridge, rules and dnsmasq (absent is fine)")
     .addOption(json())
     .action(lazy("./commands/net.js", "netDownCommand"));
-  net
-    .command("status [name]")
-    .description("show networks with their bridge, dnsmasq and reservations")
-    .addOption(json())
-    .action(lazy("./commands/net.js", "netStatusCommand"));
-  net
-    .command("list")
-    .description("list networks")
-    .addOption(json())
-    .action(lazy("./commands/net.js", "netListCommand"));
+  listing(
+    net.command("status [name]").description("show networks with their bridge, dnsmasq and reservations"),
+  ).action(lazy("./commands/net.js", "netStatusCommand"));
+  listing(net.command("list").description("list networks")).action(
+    lazy("./commands/net.js", "netListCommand"),
+  );
 }
 
 export function vmCommands(program: Command): void {
@@ -90,10 +86,9 @@ export function vmCommands(program: Command): void {
     .option("--forget", "also release the VM's MAC and IP")
     .addOption(json())
     .action(lazy(file, "vmDestroyCommand"));
-  vm.command("list")
-    .description("name, role, state, IP, MAC, image, uptime")
-    .addOption(json())
-    .action(lazy(file, "vmListCommand"));
+  listing(vm.command("list").description("name, role, state, IP, MAC, image, uptime")).action(
+    lazy(file, "vmListCommand"),
+  );
   vm.command("show <name>")
     .description("everything about one VM")
     .addOption(json())
@@ -146,11 +141,9 @@ export function mirrorCommands(program: Command): void {
     .option("--sha256 <hex>", "refuse the file unless it has this sha256")
     .addOption(json())
     .action(lazy(file, "mirrorImportCommand"));
-  mirror
-    .command("list")
-    .description("name, size, sha256, source, and where the mirror is served")
-    .addOption(json())
-    .action(lazy(file, "mirrorListCommand"));
+  listing(
+    mirror.command("list").description("name, size, sha256, source, and where the mirror is served"),
+  ).action(lazy(file, "mirrorListCommand"));
   mirror
     .command("rm <name>")
     .description("remove an artifact (absent is fine)")
@@ -183,21 +176,17 @@ export function imageCommands(program: Command): void {
     .option("--name <name>", "image name (required for a disk file; default for a bundle: its manifest's)")
     .addOption(json())
     .action(lazy(file, "imageImportCommand"));
-  image
-    .command("list")
-    .description("name, version, format, size, guest, fleet, boot, used by")
-    .addOption(json())
-    .action(lazy(file, "imageListCommand"));
+  listing(
+    image.command("list").description("name, version, format, size, guest, fleet, boot, used by"),
+  ).action(lazy(file, "imageListCommand"));
   image
     .command("rm <name>")
     .description("remove an image (refused while a VM's disk is based on it)")
     .addOption(json())
     .action(lazy(file, "imageRmCommand"));
-  image
-    .command("catalog")
-    .description("images 'lab image pull' knows, and which are pulled")
-    .addOption(json())
-    .action(lazy(file, "imageCatalogCommand"));
+  listing(image.command("catalog").description("images 'lab image pull' knows, and which are pulled")).action(
+    lazy(file, "imageCatalogCommand"),
+  );
 }
 
 export function fleetCommands(program: Command): void {

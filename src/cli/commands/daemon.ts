@@ -56,7 +56,9 @@ export async function daemonStatusCommand(opts: { json?: boolean }): Promise<voi
   } catch {
     info = undefined;
   }
-  if (opts.json) return printJson({ running: !!info, ...info });
+  // One shape, running or not: labd's fields are null when it is not running.
+  const none = { pid: null, home: null, run: null, uptimeSeconds: null, ovs: null };
+  if (opts.json) return printJson({ running: !!info, ...(info ?? none) });
   if (!info) {
     process.stdout.write("labd is not running (it starts on demand, or with 'lab daemon start')\n");
     return;

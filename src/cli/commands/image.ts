@@ -3,11 +3,19 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import type cliProgress from "cli-progress";
+import type { CatalogEntry, Image } from "../../api/images.js";
 import { labApi } from "../../client/api.js";
 import type { ImageManifest } from "../../image/manifest.js";
-import { printJson, printKeyValues, printTable } from "../output.js";
+import {
+  type OutputOpts,
+  outputFormat,
+  printJson,
+  printKeyValues,
+  printListing,
+  printTable,
+} from "../output.js";
 
-interface ImageOpts {
+interface ImageOpts extends OutputOpts {
   baseUrl?: string;
   release?: string;
   name?: string;
@@ -116,31 +124,39 @@ export async function imageImportCommand(file: string, opts: ImageOpts): Promise
   describeImage(r);
 }
 
+const IMAGE_HEAD = ["NAME", "VERSION", "FORMAT", "SIZE", "GUEST", "FLEET", "BOOT", "USED BY"];
+const imageRow = (i: Image) =>
+  i.problems
+    ? [i.name, "-", "-", "-", "-", "-", "-", "BROKEN"]
+    : [
+        i.name,
+        i.version,
+        i.format,
+        formatSize(i.sizeBytes),
+        i.guest,
+        i.fleet ? "yes" : "no",
+        i.boot,
+        i.usedBy.join(",") || "-",
+      ];
+
 export async function imageListCommand(opts: ImageOpts): Promise<void> {
   const list = await labApi().images.list();
-  if (opts.json) return printJson(list);
-  printTable(
-    ["NAME", "VERSION", "FORMAT", "SIZE", "GUEST", "FLEET", "BOOT", "USED BY"],
-    list.map((i) =>
-      i.problems
-        ? [i.name, "-", "-", "-", "-", "-", "-", "BROKEN"]
-        : [
-            i.name,
-            i.version,
-            i.format,
-            formatSize(i.sizeBytes),
-            i.guest,
-            i.fleet ? "yes" : "no",
-            i.boot,
-            i.usedBy.join(",") || "-",
-          ],
-    ),
-  );
+  const format = outputFormat(opts);
+  printListing(list, format, {
+    name: (i) => i.name,
+    table: (l) => printTable(IMAGE_HEAD, l.map(imageRow)),
+    wide: (l) =>
+      printTable(
+        [...IMAGE_HEAD, "SOURCE", "IMPORTED", "DIR"],
+        l.map((i) => [...imageRow(i), i.source?.channel ?? i.source?.kind ?? null, i.importedAt, i.dir]),
+      ),
+  });
+  if (format !== "table" && format !== "wide") return;
   for (const i of list.filter((x) => x.problems)) {
     process.stderr.write(`image ${i.name}: ${i.problems!.join("; ")}\n  hint: lab image rm ${i.name}\n`);
   }
   if (list.length === 0)
-    process.stdout.write(
+    process.stderr.write(
       "add one with 'lab image pull flatcar-stable' or 'lab image import PATH --name NAME'\n",
     );
 }
@@ -153,9 +169,14 @@ export async function imageRmCommand(name: string, opts: ImageOpts): Promise<voi
 
 export async function imageCatalogCommand(opts: ImageOpts): Promise<void> {
   const list = await labApi().images.catalog();
-  if (opts.json) return printJson(list);
-  printTable(
-    ["NAME", "CHANNEL", "PULLED", "DESCRIPTION"],
-    list.map((e) => [e.name, e.channel, e.installed ?? "-", e.description]),
-  );
+  const row = (e: CatalogEntry) => [e.name, e.channel, e.installed ?? "-", e.description];
+  printListing(list, outputFormat(opts), {
+    name: (e) => e.name,
+    table: (l) => printTable(["NAME", "CHANNEL", "PULLED", "DESCRIPTION"], l.map(row)),
+    wide: (l) =>
+      printTable(
+        ["NAME", "CHANNEL", "PULLED", "DESCRIPTION", "FORMAT", "GUEST", "FLEET", "BASE URL"],
+        l.map((e) => [...row(e), e.format, e.guest, e.fleet ? "yes" : "no", e.baseUrl]),
+      ),
+  });
 }

@@ -1,14 +1,22 @@
 // lab mirror add|import|list|rm
 import path from "node:path";
-import type { ArtifactAddRequest } from "../../api/mirror.js";
+import type { Artifact, ArtifactAddRequest } from "../../api/mirror.js";
 import { labApi } from "../../client/api.js";
 import { errorFromShape, toLabError, UsageError } from "../../errors.js";
 import type { ArtifactList, ArtifactListEntry } from "../../mirror/artifact-list.js";
 import { repoRoot } from "../../state/repo.js";
-import { printJson, printKeyValues, printTable } from "../output.js";
+import {
+  type OutputOpts,
+  outputFormat,
+  printData,
+  printJson,
+  printKeyValues,
+  printListing,
+  printTable,
+} from "../output.js";
 import { formatSize, progressView } from "./image.js";
 
-interface MirrorOpts {
+interface MirrorOpts extends OutputOpts {
   sha256?: string;
   json?: boolean;
   /** `add --for SET`: every artifact in <units-dir>/SET.artifacts.yaml. */
@@ -154,11 +162,20 @@ export async function mirrorImportCommand(name: string, file: string, opts: Mirr
 
 export async function mirrorListCommand(opts: MirrorOpts): Promise<void> {
   const s = await labApi().mirror.status();
-  if (opts.json) return printJson(s);
-  printTable(
-    ["NAME", "SIZE", "SHA256", "SOURCE", "ADDED"],
-    s.artifacts.map((a) => [a.name, formatSize(a.size), a.sha256, a.source, a.addedAt]),
-  );
+  const format = outputFormat(opts);
+  // JSON and YAML give the whole Mirror object (where it is served, and its artifacts).
+  if (format === "json" || format === "yaml") return printData(s, format);
+  const row = (a: Artifact) => [a.name, formatSize(a.size), a.sha256, a.source, a.addedAt];
+  printListing(s.artifacts, format, {
+    name: (a) => a.name,
+    table: (l) => printTable(["NAME", "SIZE", "SHA256", "SOURCE", "ADDED"], l.map(row)),
+    wide: (l) =>
+      printTable(
+        ["NAME", "SIZE", "SHA256", "SOURCE", "ADDED", "TRUST", "PROBLEM"],
+        l.map((a) => [...row(a), a.download?.trust ?? null, a.problem]),
+      ),
+  });
+  if (format === "name") return;
   for (const a of s.artifacts.filter((x) => x.problem)) {
     process.stderr.write(
       `mirror ${a.name}: ${a.problem}\n  hint: lab mirror rm ${a.name}, then add it again\n`,

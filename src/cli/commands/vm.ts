@@ -3,10 +3,17 @@ import { readFile } from "node:fs/promises";
 import type { VmCreateRequest, Vm as VmStatus } from "../../api/vms.js";
 import { labApi } from "../../client/api.js";
 import { UsageError } from "../../errors.js";
-import { printJson, printKeyValues, printTable, progressPrinter } from "../output.js";
+import {
+  type OutputOpts,
+  outputFormat,
+  printJson,
+  printKeyValues,
+  printListing,
+  printTable,
+  progressPrinter,
+} from "../output.js";
 
-interface VmOpts {
-  json?: boolean;
+interface VmOpts extends OutputOpts {
   role?: string;
   image?: string;
   memory?: string;
@@ -65,7 +72,7 @@ function showStatus(s: VmStatus, headline?: string): void {
     ["config drive", s.configDrive],
     ["tap", s.tap],
     ["pid", s.pid],
-    ["uptime", s.uptimeSeconds === null ? null : `${s.uptimeSeconds}s`],
+    ["uptime", uptime(s)],
   ]);
   if (s.lastExit) {
     process.stdout.write(`last exit: ${s.lastExit.at} code=${s.lastExit.code} signal=${s.lastExit.signal}\n`);
@@ -96,7 +103,7 @@ export async function vmCreateCommand(name: string, opts: VmOpts): Promise<void>
     accel: opts.accel as VmCreateRequest["accel"],
   };
   const r = await labApi().vms.create(body, { onProgress: progressPrinter(!!opts.json) });
-  if (opts.json) return printJson(r.vm);
+  if (opts.json) return printJson(r);
   showStatus(r.vm, r.changed ? `VM ${name} created` : `VM ${name} already exists, nothing changed`);
 }
 
@@ -132,21 +139,51 @@ export async function vmDestroyCommand(name: string, opts: VmOpts): Promise<void
   );
 }
 
+const uptime = (s: VmStatus) => (s.uptimeSeconds === null ? null : `${s.uptimeSeconds}s`);
+
 export async function vmListCommand(opts: VmOpts): Promise<void> {
   const list = await labApi().vms.list();
-  if (opts.json) return printJson(list);
-  printTable(
-    ["NAME", "ROLE", "STATE", "IP", "MAC", "IMAGE", "UPTIME"],
-    list.map((s) => [
-      s.name,
-      s.role,
-      s.state,
-      s.ip,
-      s.mac,
-      s.image,
-      s.uptimeSeconds === null ? null : `${s.uptimeSeconds}s`,
-    ]),
-  );
+  printListing(list, outputFormat(opts), {
+    name: (s) => s.name,
+    table: (l) =>
+      printTable(
+        ["NAME", "ROLE", "STATE", "IP", "MAC", "IMAGE", "UPTIME"],
+        l.map((s) => [s.name, s.role, s.state, s.ip, s.mac, s.image, uptime(s)]),
+      ),
+    wide: (l) =>
+      printTable(
+        [
+          "NAME",
+          "ROLE",
+          "STATE",
+          "IP",
+          "MAC",
+          "IMAGE",
+          "UPTIME",
+          "NETWORK",
+          "MEMORY",
+          "CPUS",
+          "PID",
+          "TAP",
+          "RESTART",
+        ],
+        l.map((s) => [
+          s.name,
+          s.role,
+          s.state,
+          s.ip,
+          s.mac,
+          s.image,
+          uptime(s),
+          s.network,
+          `${s.memoryMiB} MiB`,
+          s.cpus,
+          s.pid,
+          s.tap,
+          s.restart,
+        ]),
+      ),
+  });
 }
 
 export async function vmShowCommand(name: string, opts: VmOpts): Promise<void> {
