@@ -13,7 +13,7 @@ export const Daemon = z
     uptimeSeconds: z.number(),
     ovs: OvsEndpoint,
   })
-  .meta({ description: "The running labd." });
+  .meta({ id: "Daemon", description: "The running labd." });
 
 export const Event = z.looseObject({ time: z.string(), type: z.string() }).meta({
   description:
@@ -29,7 +29,10 @@ export const RecoverAnswer = z
     add: z.object({ networks: z.array(NetworkSpec), vms: z.array(VmRecord) }),
     applied: z.boolean(),
   })
-  .meta({ description: "What `lab recover` found in VM directories the ledger does not know, and did." });
+  .meta({
+    id: "Recover",
+    description: "What `lab recover` found in VM directories the ledger does not know, and did.",
+  });
 
 export const HostRoutes = z.object({
   routes: z.array(z.object({ dst: z.string(), dev: z.string().optional() })),

@@ -27,7 +27,7 @@ export const Image = z
     /** Why the directory is not a usable image; null when it is. */
     problems: nullable(z.array(z.string())),
   })
-  .meta({ description: "An image in the store." });
+  .meta({ id: "Image", description: "An image in the store." });
 export type Image = z.output<typeof Image>;
 
 export const CatalogEntry = z
@@ -46,7 +46,8 @@ export const CatalogEntry = z
     /** The version in the store when this entry has been pulled. */
     installed: nullable(z.string()),
   })
-  .meta({ description: "An image lab knows how to pull." });
+  .meta({ id: "CatalogEntry", description: "An image lab knows how to pull." });
+export type CatalogEntry = z.output<typeof CatalogEntry>;
 
 export const ImageChange = z
   .object({
@@ -58,7 +59,7 @@ export const ImageChange = z
     /** false when that version (or that disk) was already in the store. */
     changed: z.boolean(),
   })
-  .meta({ description: "What a pull or an import answers." });
+  .meta({ id: "ImageChange", description: "What a pull or an import answers." });
 
 export const ImagePullRequest = z.strictObject({
   baseUrl: z.string().optional(),

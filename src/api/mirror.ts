@@ -17,7 +17,7 @@ export const Artifact = z
     /** Set when the file is missing or its size differs from the index; null when it is sound. */
     problem: nullable(z.string()),
   })
-  .meta({ description: "An artifact the mirror serves to the lab network." });
+  .meta({ id: "Artifact", description: "An artifact the mirror serves to the lab network." });
 export type Artifact = z.output<typeof Artifact>;
 
 export const Mirror = z
@@ -26,7 +26,7 @@ export const Mirror = z
     listeners: z.array(z.object({ network: z.string(), url: z.string() })),
     artifacts: z.array(Artifact),
   })
-  .meta({ description: "The mirror: where it listens and what it holds." });
+  .meta({ id: "Mirror", description: "The mirror: where it listens and what it holds." });
 
 /** The entry as written to the index (no observed problem). */
 export const ArtifactChange = z.object({
@@ -48,7 +48,8 @@ export const ArtifactAddRequest = z.strictObject({
     .undefined({
       error: "labd does not open files by path for a client: 'lab mirror import NAME FILE' sends it",
     })
-    .optional(),
+    .optional()
+    .meta({ description: "refused: labd never opens a path a client names" }),
 });
 export type ArtifactAddRequest = z.infer<typeof ArtifactAddRequest>;
 

@@ -15,7 +15,10 @@ export type NetUpRequest = z.infer<typeof NetUpRequest>;
 
 export const OvsEndpoint = z
   .object({ kind: z.enum(["host", "private"]), dbSock: z.string(), datapath: z.string() })
-  .meta({ description: "The Open vSwitch lab talks to: the host's own, or a private one labd runs." });
+  .meta({
+    id: "OvsEndpoint",
+    description: "The Open vSwitch lab talks to: the host's own, or a private one labd runs.",
+  });
 
 export const Reservation = z.object({ name: z.string(), mac: z.string(), ip: z.string() });
 
@@ -30,7 +33,10 @@ export const Network = z
     dnsmasqPid: nullable(z.number()),
     reservations: z.array(Reservation),
   })
-  .meta({ description: "A network: its spec and what is observed on the host (bridge, rules, dnsmasq)." });
+  .meta({
+    id: "Network",
+    description: "A network: its spec and what is observed on the host (bridge, rules, dnsmasq).",
+  });
 export type Network = z.output<typeof Network>;
 
 export const NetUpAnswer = z.object({ network: NetworkSpec, changed: z.array(z.string()) });

@@ -55,7 +55,7 @@ export const Vm = z
     /** Port forwards, HOST:GUEST/PROTO. */
     ports: z.array(z.string()).default([]),
   })
-  .meta({ description: "A VM: its spec, identity (MAC, IP) and observed state." });
+  .meta({ id: "Vm", description: "A VM: its spec, identity (MAC, IP) and observed state." });
 export type Vm = z.output<typeof Vm>;
 
 /** What create, start, stop and restart answer: the VM after the call, and whether it changed. */
@@ -70,6 +70,7 @@ export const SshTarget = z.object({
   knownHostsFile: z.string(),
   hostKeys: z.number(),
 });
+export type SshTarget = z.output<typeof SshTarget>;
 
 export const vmRoutes = {
   list: route({ method: "GET", path: "/v1/vms", summary: "every VM", answer: z.array(Vm) }),

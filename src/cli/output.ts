@@ -8,7 +8,56 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export function printTable(head: string[], rows: (string | number | undefined)[][]): void {
+/** table (default), wide (more columns), json, yaml, or name (one name per line). */
+export type OutputFormat = "table" | "wide" | "json" | "yaml" | "name";
+
+export interface OutputOpts {
+  json?: boolean;
+  output?: string;
+  quiet?: boolean;
+}
+
+/** `-q` wins, then `-o`, then `--json` (an alias of `-o json`). commander checks `-o`'s choices. */
+export function outputFormat(opts: OutputOpts): OutputFormat {
+  if (opts.quiet) return "name";
+  if (opts.output) return opts.output as OutputFormat;
+  return opts.json ? "json" : "table";
+}
+
+/** A value in a format for programs: JSON (as the API answers) or the same as YAML. */
+export function printData(value: unknown, format: "json" | "yaml"): void {
+  if (format === "json") {
+    printJson(value);
+    return;
+  }
+  const yaml = require("js-yaml") as typeof import("js-yaml");
+  process.stdout.write(yaml.dump(value, { noRefs: true, lineWidth: -1 }));
+}
+
+export interface ListingView<T> {
+  name: (item: T) => string;
+  table: (items: T[]) => void;
+  /** The table with more columns; the plain table when there are none. */
+  wide?: (items: T[]) => void;
+}
+
+/**
+ * Prints a listing in the chosen format. JSON and YAML print the objects exactly as the API
+ * answers them (the shapes in docs/json-shapes.md); `name` prints one name per line.
+ */
+export function printListing<T>(items: T[], format: OutputFormat, view: ListingView<T>): void {
+  if (format === "json" || format === "yaml") {
+    printData(items, format);
+    return;
+  }
+  if (format === "name") {
+    for (const i of items) process.stdout.write(`${view.name(i)}\n`);
+    return;
+  }
+  (format === "wide" ? (view.wide ?? view.table) : view.table)(items);
+}
+
+export function printTable(head: string[], rows: (string | number | null | undefined)[][]): void {
   if (rows.length === 0) {
     // On stderr: a pipe reading the table gets no rows, not a line that looks like one.
     process.stderr.write("(none)\n");
@@ -25,7 +74,7 @@ export function printTable(head: string[], rows: (string | number | undefined)[]
 export function printKeyValues(pairs: [string, unknown][]): void {
   const width = Math.max(...pairs.map(([k]) => k.length));
   for (const [k, v] of pairs)
-    process.stdout.write(`${k.padEnd(width)}  ${v === undefined ? "-" : String(v)}\n`);
+    process.stdout.write(`${k.padEnd(width)}  ${v === undefined || v === null ? "-" : String(v)}\n`);
 }
 
 /** Prints an error and returns the exit code. The entry point is the only caller of process.exit. */

@@ -19,3 +19,17 @@ export function lazy(module: string, name: string): (...args: unknown[]) => Prom
 }
 
 export const json = () => new Option("--json", "print machine-readable JSON");
+
+export const OUTPUT_FORMATS = ["json", "yaml", "wide", "name"] as const;
+
+/** The output options of a listing command: `-o json|yaml|wide|name`, `-q` and `--json` (= `-o json`). */
+export function listing(cmd: Command): Command {
+  return cmd
+    .addOption(json())
+    .addOption(
+      new Option("-o, --output <format>", "json, yaml, wide (more columns) or name (one per line)").choices(
+        OUTPUT_FORMATS,
+      ),
+    )
+    .addOption(new Option("-q, --quiet", "print names only (as -o name)"));
+}

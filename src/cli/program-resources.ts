@@ -2,7 +2,7 @@
 // which module implements each; nothing here runs until commander calls an action.
 import type { Command } from "commander";
 import { IGNORE_MISSING } from "./missing.js";
-import { json, lazy } from "./program-lazy.js";
+import { json, lazy, listing } from "./program-lazy.js";
 import { vmSnapshotCommands } from "./program-names.js";
 
 const WAIT = [
@@ -35,16 +35,12 @@ export function netCommands(program: Command): void {
     .description("remove a network's bridge, rules and dnsmasq (absent is fine)")
     .addOption(json())
     .action(lazy("./commands/net.js", "netDownCommand"));
-  net
-    .command("status [name]")
-    .description("show networks with their bridge, dnsmasq and reservations")
-    .addOption(json())
-    .action(lazy("./commands/net.js", "netStatusCommand"));
-  net
-    .command("list")
-    .description("list networks")
-    .addOption(json())
-    .action(lazy("./commands/net.js", "netListCommand"));
+  listing(
+    net.command("status [name]").description("show networks with their bridge, dnsmasq and reservations"),
+  ).action(lazy("./commands/net.js", "netStatusCommand"));
+  listing(net.command("list").description("list networks")).action(
+    lazy("./commands/net.js", "netListCommand"),
+  );
 }
 
 export function vmCommands(program: Command): void {
@@ -110,10 +106,9 @@ export function vmCommands(program: Command): void {
     .option(...IGNORE_MISSING)
     .addOption(json())
     .action(lazy(file, "vmDestroyCommand"));
-  vm.command("list")
-    .description("name, role, state, IP, MAC, image, uptime")
-    .addOption(json())
-    .action(lazy(file, "vmListCommand"));
+  listing(vm.command("list").description("name, role, state, IP, MAC, image, uptime")).action(
+    lazy(file, "vmListCommand"),
+  );
   vm.command("show <name>")
     .description("everything about one VM")
     .addOption(json())
@@ -175,11 +170,9 @@ export function mirrorCommands(program: Command): void {
     .option("--sha256 <hex>", "refuse the file unless it has this sha256")
     .addOption(json())
     .action(lazy(file, "mirrorImportCommand"));
-  mirror
-    .command("list")
-    .description("name, size, sha256, source, and where the mirror is served")
-    .addOption(json())
-    .action(lazy(file, "mirrorListCommand"));
+  listing(
+    mirror.command("list").description("name, size, sha256, source, and where the mirror is served"),
+  ).action(lazy(file, "mirrorListCommand"));
   mirror
     .command("rm <name>")
     .description("remove an artifact (not there: exit 3 unless --ignore-missing)")
@@ -213,22 +206,18 @@ export function imageCommands(program: Command): void {
     .option("--name <name>", "image name (required for a disk file; default for a bundle: its manifest's)")
     .addOption(json())
     .action(lazy(file, "imageImportCommand"));
-  image
-    .command("list")
-    .description("name, version, format, size, guest, fleet, boot, used by")
-    .addOption(json())
-    .action(lazy(file, "imageListCommand"));
+  listing(
+    image.command("list").description("name, version, format, size, guest, fleet, boot, used by"),
+  ).action(lazy(file, "imageListCommand"));
   image
     .command("rm <name>")
     .description("remove an image (refused while a VM's disk is based on it)")
     .option(...IGNORE_MISSING)
     .addOption(json())
     .action(lazy(file, "imageRmCommand"));
-  image
-    .command("catalog")
-    .description("images 'lab image pull' knows, and which are pulled")
-    .addOption(json())
-    .action(lazy(file, "imageCatalogCommand"));
+  listing(image.command("catalog").description("images 'lab image pull' knows, and which are pulled")).action(
+    lazy(file, "imageCatalogCommand"),
+  );
 }
 
 export function fleetCommands(program: Command): void {

@@ -1,14 +1,13 @@
-// Image and mirror imports from the CLI: the files are read here, with the caller's rights, and
-// uploaded; labd never opens a path a client names.
+// The files of an image import, read here with the caller's rights and uploaded by the typed
+// client (client/api.ts); labd never opens a path a client names.
 import { lstat, readFile } from "node:fs/promises";
 import path from "node:path";
 import { NotFoundError, UsageError } from "../errors.js";
 import { BundleManifestSchema, MANIFEST_FILE, manifestFiles, parseManifestText } from "../image/manifest.js";
-import type { CallOptions, LabClient } from "./client.js";
 import type { UploadFile } from "./upload-body.js";
 
 /** A disk file, or a bundle directory: its manifest.json and the files it names. */
-async function imageFiles(source: string): Promise<UploadFile[]> {
+export async function imageFiles(source: string): Promise<UploadFile[]> {
   const st = await lstat(source).catch(() => undefined);
   if (!st)
     throw new NotFoundError(`${source} does not exist`, {
@@ -31,28 +30,4 @@ async function imageFiles(source: string): Promise<UploadFile[]> {
     files.push({ name: f, file: path.join(source, f) });
   }
   return files;
-}
-
-export async function uploadImage<T>(
-  client: LabClient,
-  file: string,
-  name: string | undefined,
-  opts: CallOptions = {},
-): Promise<T> {
-  const source = path.resolve(file);
-  return client.upload<T>("/v1/images", { name, origin: source }, await imageFiles(source), opts);
-}
-
-export function uploadArtifact<T>(
-  client: LabClient,
-  req: { name: string; file: string; sha256?: string },
-  opts: CallOptions = {},
-): Promise<T> {
-  const source = path.resolve(req.file);
-  return client.upload<T>(
-    "/v1/mirror/uploads",
-    { name: req.name, sha256: req.sha256, origin: source },
-    [{ name: "artifact", file: source }],
-    opts,
-  );
 }

@@ -10,7 +10,7 @@ export interface MachineLike {
   name: string;
   role: string;
   network: string;
-  ip?: string;
+  ip?: string | null;
   state?: string;
 }
 

@@ -6,9 +6,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Vm as VmStatus } from "../../src/api/vms.js";
 import { isAlive } from "../../src/host/proc.js";
 import { checkInvariants, Ledger } from "../../src/state/ledger.js";
-import type { VmStatus } from "../../src/vm/status.js";
 import { waitForReady } from "../helpers/guest.js";
 import {
   childProcesses,
@@ -167,7 +167,7 @@ describe.skipIf(skip)("chaos: crashes, stale state and concurrency", () => {
       await killDaemon(lab);
       const v2 = await vm("vm2");
       expect(v2.state).not.toBe("running");
-      expect(v2.pid).toBeUndefined();
+      expect(v2.pid).toBeNull();
       expect(isAlive(sleeper.pid!)).toBe(true);
       expect((await events(lab)).filter((e) => e.type === "vm.adopted" && e.vm === "vm2").length).toBe(1);
     } finally {

@@ -1,10 +1,12 @@
 // lab net up/down with real OVS, iptables and dnsmasq inside namespaces this test creates:
 // H is the lab host, C a client on the bridge, O the outside world behind H's uplink.
+
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Network } from "../../src/api/networks.js";
 import { childProcesses, createLabEnv, iptablesSave, type LabEnv, links, repoRoot } from "../helpers/lab.js";
 import { createNetns, deleteAllNetns, inNs, vethPair } from "../helpers/netns.js";
 import { dnsProbe, tcpProbe } from "../helpers/probe.js";
@@ -197,8 +199,31 @@ describe.skipIf(skip)("lab net (real OVS, iptables, dnsmasq in namespaces)", () 
 
   it("several networks coexist and go down independently", async () => {
     await lab.lab(["net", "up", "second", "--subnet", "192.168.77.0/24", "--domain", "two.test"]);
-    const list = await lab.labJson<{ name: string; bridge: string }[]>(["net", "list"]);
-    expect(list.map((n) => n.name).sort()).toEqual(["default", "second"]);
+    // One JSON shape per network: `net list` and `net status` print the same Network objects,
+    // with the table's columns (dnsmasq, reservations) and ovs as an object; absent values null.
+    const list = await lab.labJson<Network[]>(["net", "list"]);
+    expect(list.map((n) => n.network.name).sort()).toEqual(["default", "second"]);
+    for (const n of list) {
+      expect(n).toEqual({
+        network: expect.objectContaining({ name: n.network.name, bridge: expect.any(String) }),
+        ovs: expect.objectContaining({ kind: "private" }),
+        bridge: true,
+        rules: true,
+        dnsmasqPid: expect.any(Number),
+        reservations: [],
+      });
+    }
+    expect(await lab.labJson<Network[]>(["net", "status", "second"])).toEqual([
+      list.find((n) => n.network.name === "second"),
+    ]);
+    expect((await lab.lab(["net", "list", "-o", "name"])).stdout.split("\n").filter(Boolean).sort()).toEqual([
+      "default",
+      "second",
+    ]);
+    expect((await lab.lab(["net", "list", "-q"])).stdout).toBe(
+      (await lab.lab(["net", "list", "-o", "name"])).stdout,
+    );
+    expect((await lab.lab(["net", "status", "-o", "yaml"])).stdout).toMatch(/^- network:\n {4}name: /);
     await lab.lab(["net", "down", "second"]);
     expect(await links(host)).not.toContain("labbr-second");
     expect((await iptablesSave(host)).join("\n")).not.toMatch(/lab:second/);

@@ -97,12 +97,12 @@ describe.skipIf(skip)("state safety (real labd, qemu, OVS, dnsmasq in a namespac
     const ovs = ["ovs-vsctl", `--db=unix:${lab.run}/ovs/db.sock`];
     await inNs(lab.ns, [...ovs, "del-br", "labbr0"]);
     await inNs(lab.ns, ["iptables", "-F", "LAB-INPUT"]);
-    const status = await lab.labJson<NetStatus>(["net", "status", "default"]);
-    expect([status.bridge, status.rules]).toEqual([false, false]);
+    const [status] = await lab.labJson<NetStatus[]>(["net", "status", "default"]);
+    expect([status!.bridge, status!.rules]).toEqual([false, false]);
     const up = await lab.labJson<{ changed: string[] }>(["net", "up"]);
     expect(up.changed).toEqual(expect.arrayContaining(["bridge", "iptables"]));
-    const again = await lab.labJson<NetStatus>(["net", "status", "default"]);
-    expect([again.bridge, again.rules]).toEqual([true, true]);
+    const [again] = await lab.labJson<NetStatus[]>(["net", "status", "default"]);
+    expect([again!.bridge, again!.rules]).toEqual([true, true]);
     await lab.lab(["vm", "start", "keep"]);
     expect(await waitForReady(lab.run, "keep", 3)).toMatchObject({ ip: (await vm("keep")).ip });
     await lab.lab(["vm", "destroy", "keep", "--forget"]);

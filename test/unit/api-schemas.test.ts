@@ -114,3 +114,13 @@ describe("API answers have one shape", () => {
     });
   });
 });
+
+describe("docs/json-shapes.md", () => {
+  it("is what the schemas say (run 'npm run schema' after changing src/api)", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { renderApiDoc } = await import("../../src/api/doc.js");
+    const onDisk = await readFile(path.join(import.meta.dirname, "../../docs/json-shapes.md"), "utf8");
+    expect(onDisk).toBe(renderApiDoc());
+    expect(renderApiDoc()).toMatch(/ {2}ip: string \| null\n/);
+  });
+});

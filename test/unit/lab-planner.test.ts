@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
-import type { ImageStatus } from "../../src/image/status.js";
+import type { Image as ImageStatus } from "../../src/api/images.js";
+import type { Network as NetStatus } from "../../src/api/networks.js";
+import type { Vm as VmStatus } from "../../src/api/vms.js";
 import { desiredLab } from "../../src/lab/file/desired.js";
 import { parseLabText } from "../../src/lab/file/load.js";
 import { addressingFor, planIps } from "../../src/lab/plan/ips.js";
 import type { Observed, PlanExtras } from "../../src/lab/plan/observed.js";
 import { planLab } from "../../src/lab/plan/planner.js";
 import { type Step, summarizeActions } from "../../src/lab/plan/steps.js";
-import type { NetStatus } from "../../src/net/network.js";
-import type { VmStatus } from "../../src/vm/status.js";
 
 const text = (extra = "") => `
 networks:
@@ -69,6 +69,10 @@ const vm = (name: string, role: string, ip: string, over: Partial<VmStatus> = {}
   configDrive: "iso",
   tap: `lab-${name}`,
   ports: [],
+  mac: null,
+  pid: null,
+  uptimeSeconds: null,
+  lastExit: null,
   ...over,
 });
 
@@ -115,7 +119,7 @@ describe("lab up planner", () => {
     const o = everything();
     o.vms[1]!.state = "stopped";
     o.vms[2]!.state = "crashed";
-    o.networks = [{ ...network, dnsmasqPid: undefined }];
+    o.networks = [{ ...network, dnsmasqPid: null }];
     const a = actions(planLab(lab(), o, extras()));
     expect(a).toMatchObject({
       "network/default": "repair",

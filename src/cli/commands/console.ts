@@ -1,16 +1,12 @@
 // lab vm console NAME (attach the terminal; Ctrl-] detaches) and lab vm logs NAME [-f]
 import net from "node:net";
-import { LabClient } from "../../client/client.js";
+import { labApi } from "../../client/api.js";
 import { checkLogsOpts, type LogsOpts, printLogs } from "../logs.js";
 
 const DETACH = 0x1d; // Ctrl-]
 
 export async function vmConsoleCommand(name: string): Promise<void> {
-  const { socket } = await new LabClient().call<{ socket: string }>(
-    "POST",
-    `/v1/vms/${encodeURIComponent(name)}/console`,
-    {},
-  );
+  const { socket } = await labApi().vms.console(name);
   const conn = net.createConnection(socket);
   await new Promise<void>((resolve, reject) => {
     conn.once("connect", () => resolve());
@@ -40,6 +36,6 @@ export async function vmConsoleCommand(name: string): Promise<void> {
 export async function vmLogsCommand(name: string, opts: LogsOpts): Promise<void> {
   const { paths, labDirs } = await import("../../state/paths.js");
   checkLogsOpts(opts);
-  await new LabClient().call("GET", `/v1/vms/${encodeURIComponent(name)}`);
+  await labApi().vms.get(name);
   await printLogs(paths(labDirs()).vm(name).serialLog, opts);
 }

@@ -1,5 +1,5 @@
 // lab daemon run|start|stop|status
-import { LabClient } from "../../client/client.js";
+import { type LabApi, labApi } from "../../client/api.js";
 import { isAlive, readPidFile } from "../../host/proc.js";
 import { labDirs, paths } from "../../state/paths.js";
 import { printJson, printKeyValues } from "../output.js";
@@ -29,16 +29,16 @@ export async function daemonRunCommand(opts: { autostarted?: boolean }): Promise
 }
 
 export async function daemonStartCommand(): Promise<void> {
-  const client = new LabClient();
-  await client.call("GET", "/v1/daemon");
-  process.stdout.write(`labd is running (${client.socket})\n`);
+  const api = labApi();
+  await api.daemon.status();
+  process.stdout.write(`labd is running (${api.client.socket})\n`);
 }
 
 export async function daemonStopCommand(): Promise<void> {
   const p = paths(labDirs());
   const pid = readPidFile(p.pidFile);
   try {
-    await new LabClient().call("POST", "/v1/daemon/stop", {}, { noAutostart: true });
+    await labApi().daemon.stop({ noAutostart: true });
   } catch {
     process.stdout.write("labd is not running\n");
     return;
@@ -50,17 +50,17 @@ export async function daemonStopCommand(): Promise<void> {
 }
 
 export async function daemonStatusCommand(opts: { json?: boolean }): Promise<void> {
-  let info: Record<string, unknown> | undefined;
+  let info: Awaited<ReturnType<LabApi["daemon"]["status"]>> | undefined;
   try {
-    info = await new LabClient().call<Record<string, unknown>>("GET", "/v1/daemon", undefined, {
-      noAutostart: true,
-    });
+    info = await labApi().daemon.status({ noAutostart: true });
   } catch {
     info = undefined;
   }
   // Exit 3 when stopped, as service managers' status commands do (see 'lab help exit-codes').
   if (!info) process.exitCode = 3;
-  if (opts.json) return printJson({ running: !!info, ...info });
+  // One shape, running or not: labd's fields are null when it is not running.
+  const none = { pid: null, home: null, run: null, uptimeSeconds: null, ovs: null };
+  if (opts.json) return printJson({ running: !!info, ...(info ?? none) });
   if (!info) {
     process.stdout.write("labd is not running (it starts on demand, or with 'lab daemon start')\n");
     return;

@@ -1,7 +1,7 @@
 // lab events [--no-follow] [--since WHEN] [-n N] [--type T] [--vm NAME] [--json]
 import { readFile } from "node:fs/promises";
-import { LabClient } from "../../client/client.js";
-import type { LabEvent } from "../../state/events.js";
+import type { Event as LabEvent } from "../../api/daemon.js";
+import { labApi } from "../../client/api.js";
 import { labDirs, paths } from "../../state/paths.js";
 import { escapeControl } from "../escape.js";
 import { type EventsOpts, eventFilter, historyEvents } from "../events-filter.js";
@@ -21,12 +21,12 @@ function show(e: LabEvent, json: boolean): void {
 export async function eventsCommand(opts: EventsOpts): Promise<void> {
   const filter = eventFilter(opts);
   const follow = opts.follow !== false;
-  const client = new LabClient();
-  if (follow) await client.call("GET", "/v1/daemon");
+  const api = labApi();
+  if (follow) await api.daemon.status();
   const text = await readFile(paths(labDirs()).events, "utf8").catch(() => "");
   for (const e of historyEvents(text, filter)) show(e, !!opts.json);
   if (follow)
-    await client.follow("/v1/events", (e) => {
+    await api.daemon.events((e) => {
       if (filter.matches(e as LabEvent)) show(e as LabEvent, !!opts.json);
     });
 }

@@ -1,6 +1,6 @@
 // lab fleet submit|load|start|stop|unload|destroy|cat|list-units|list-unit-files|list-machines
 import path from "node:path";
-import { LabClient } from "../../client/client.js";
+import { labApi } from "../../client/api.js";
 import { FleetApiError, UsageError } from "../../errors.js";
 import { etcdContact, etcdMembers } from "../../etcd/members.js";
 import { DEFAULT_FLEET_PORT, FleetClient } from "../../fleet/api.js";
@@ -15,7 +15,6 @@ import type { TargetState } from "../../fleet/xfleet.js";
 import { ClusterSchema } from "../../lab/file/schema.js";
 import { flannelConfig } from "../../lab/plan/plan-fleet.js";
 import { repoRoot } from "../../state/repo.js";
-import type { VmStatus } from "../../vm/status.js";
 import { printJson, printTable } from "../output.js";
 
 interface FleetOpts {
@@ -33,7 +32,7 @@ interface FleetOpts {
 export async function fleetEndpoint(opts: FleetOpts): Promise<string> {
   const given = opts.endpoint ?? process.env.FLEETCTL_ENDPOINT;
   if (given) return given;
-  const vms = await new LabClient().call<VmStatus[]>("GET", "/v1/vms");
+  const vms = await labApi().vms.list();
   const etcd = etcdContact(etcdMembers(vms));
   if (!etcd?.ip) {
     throw new UsageError("no etcd machine in this lab to reach fleet through", {
@@ -219,7 +218,7 @@ async function vmOfUnit(unit: string, opts: FleetOpts): Promise<string> {
   const state = states[0];
   if (!state) throw new UsageError(`${unit} runs on no machine`, { hint: "see 'lab fleet list-units'" });
   const ip = machines.find((m) => m.id === state.machineID)?.primaryIP;
-  const vms = await new LabClient().call<VmStatus[]>("GET", "/v1/vms");
+  const vms = await labApi().vms.list();
   const vm = vms.find((v) => v.ip === ip);
   if (!vm) throw new UsageError(`${unit} runs on ${ip ?? state.machineID}, which is not a VM of this lab`);
   return vm.name;

@@ -3,16 +3,23 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import type cliProgress from "cli-progress";
-import { LabClient } from "../../client/client.js";
-import { uploadImage } from "../../client/imports.js";
+import type { CatalogEntry, Image } from "../../api/images.js";
+import { labApi } from "../../client/api.js";
 import type { ImportResult } from "../../image/import.js";
+import type { ImageManifest } from "../../image/manifest.js";
 import type { PullResult } from "../../image/pull.js";
-import type { CatalogStatus, ImageStatus } from "../../image/status.js";
 import { formatSize, speedAndEta } from "../format.js";
 import { allowMissing, type MissingOpts } from "../missing.js";
-import { printJson, printKeyValues, printTable } from "../output.js";
+import {
+  type OutputOpts,
+  outputFormat,
+  printJson,
+  printKeyValues,
+  printListing,
+  printTable,
+} from "../output.js";
 
-interface ImageOpts {
+interface ImageOpts extends OutputOpts {
   baseUrl?: string;
   release?: string;
   name?: string;
@@ -77,12 +84,7 @@ export function progressView(json: boolean): ProgressView | undefined {
   return { onEvent, stop };
 }
 
-function describeImage(i: {
-  name: string;
-  dir: string;
-  sizeBytes: number;
-  manifest: PullResult["manifest"];
-}): void {
+function describeImage(i: { name: string; dir: string; sizeBytes: number; manifest: ImageManifest }): void {
   printKeyValues([
     ["version", i.manifest.version],
     ["format", i.manifest.format],
@@ -95,11 +97,10 @@ function describeImage(i: {
 
 export async function imagePullCommand(name: string, opts: ImageOpts): Promise<void> {
   const view = progressView(!!opts.json);
-  let r: PullResult;
+  let r: Awaited<ReturnType<ReturnType<typeof labApi>["images"]["pull"]>>;
   try {
-    r = await new LabClient().call<PullResult>(
-      "POST",
-      `/v1/images/${encodeURIComponent(name)}/pull`,
+    r = await labApi().images.pull(
+      name,
       { baseUrl: opts.baseUrl ?? process.env.LAB_IMAGE_BASE_URL, version: opts.release },
       { onProgress: view?.onEvent },
     );
@@ -116,9 +117,9 @@ export async function imagePullCommand(name: string, opts: ImageOpts): Promise<v
 
 export async function imageImportCommand(file: string, opts: ImageOpts): Promise<void> {
   const view = progressView(!!opts.json);
-  let r: ImportResult;
+  let r: Awaited<ReturnType<ReturnType<typeof labApi>["images"]["import"]>>;
   try {
-    r = await uploadImage<ImportResult>(new LabClient(), file, opts.name, { onProgress: view?.onEvent });
+    r = await labApi().images.import(file, opts.name, { onProgress: view?.onEvent });
   } finally {
     view?.stop();
   }
@@ -128,26 +129,34 @@ export async function imageImportCommand(file: string, opts: ImageOpts): Promise
   describeImage(r);
 }
 
+const IMAGE_HEAD = ["NAME", "VERSION", "FORMAT", "SIZE", "GUEST", "FLEET", "BOOT", "USED BY"];
+const imageRow = (i: Image) =>
+  i.problems
+    ? [i.name, "-", "-", "-", "-", "-", "-", "BROKEN"]
+    : [
+        i.name,
+        i.version,
+        i.format,
+        formatSize(i.sizeBytes),
+        i.guest,
+        i.fleet ? "yes" : "no",
+        i.boot,
+        i.usedBy.join(",") || "-",
+      ];
+
 export async function imageListCommand(opts: ImageOpts): Promise<void> {
-  const list = await new LabClient().call<ImageStatus[]>("GET", "/v1/images");
-  if (opts.json) return printJson(list);
-  printTable(
-    ["NAME", "VERSION", "FORMAT", "SIZE", "GUEST", "FLEET", "BOOT", "USED BY"],
-    list.map((i) =>
-      i.problems
-        ? [i.name, "-", "-", "-", "-", "-", "-", "BROKEN"]
-        : [
-            i.name,
-            i.version,
-            i.format,
-            formatSize(i.sizeBytes),
-            i.guest,
-            i.fleet ? "yes" : "no",
-            i.boot,
-            i.usedBy.join(",") || "-",
-          ],
-    ),
-  );
+  const list = await labApi().images.list();
+  const format = outputFormat(opts);
+  printListing(list, format, {
+    name: (i) => i.name,
+    table: (l) => printTable(IMAGE_HEAD, l.map(imageRow)),
+    wide: (l) =>
+      printTable(
+        [...IMAGE_HEAD, "SOURCE", "IMPORTED", "DIR"],
+        l.map((i) => [...imageRow(i), i.source?.channel ?? i.source?.kind ?? null, i.importedAt, i.dir]),
+      ),
+  });
+  if (format !== "table" && format !== "wide") return;
   for (const i of list.filter((x) => x.problems)) {
     process.stderr.write(`image ${i.name}: ${i.problems!.join("; ")}\n  hint: lab image rm ${i.name}\n`);
   }
@@ -158,23 +167,21 @@ export async function imageListCommand(opts: ImageOpts): Promise<void> {
 }
 
 export async function imageRmCommand(name: string, opts: ImageOpts & MissingOpts): Promise<void> {
-  const r = (await allowMissing(
-    () =>
-      new LabClient().call<{ removed: boolean; name: string }>(
-        "DELETE",
-        `/v1/images/${encodeURIComponent(name)}`,
-      ),
-    opts,
-  )) ?? { removed: false, name };
+  const r = (await allowMissing(() => labApi().images.remove(name), opts)) ?? { removed: false, name };
   if (opts.json) return printJson(r);
   process.stdout.write(`image ${name}: ${r.removed ? "removed" : "not there, nothing to do"}\n`);
 }
 
 export async function imageCatalogCommand(opts: ImageOpts): Promise<void> {
-  const list = await new LabClient().call<CatalogStatus[]>("GET", "/v1/image-catalog");
-  if (opts.json) return printJson(list);
-  printTable(
-    ["NAME", "CHANNEL", "PULLED", "DESCRIPTION"],
-    list.map((e) => [e.name, e.channel, e.installed ?? "-", e.description]),
-  );
+  const list = await labApi().images.catalog();
+  const row = (e: CatalogEntry) => [e.name, e.channel, e.installed ?? "-", e.description];
+  printListing(list, outputFormat(opts), {
+    name: (e) => e.name,
+    table: (l) => printTable(["NAME", "CHANNEL", "PULLED", "DESCRIPTION"], l.map(row)),
+    wide: (l) =>
+      printTable(
+        ["NAME", "CHANNEL", "PULLED", "DESCRIPTION", "FORMAT", "GUEST", "FLEET", "BASE URL"],
+        l.map((e) => [...row(e), e.format, e.guest, e.fleet ? "yes" : "no", e.baseUrl]),
+      ),
+  });
 }

@@ -1,16 +1,23 @@
 // lab mirror add|import|list|rm
 import path from "node:path";
-import { LabClient } from "../../client/client.js";
-import { uploadArtifact } from "../../client/imports.js";
+import type { Artifact, ArtifactAddRequest } from "../../api/mirror.js";
+import { labApi } from "../../client/api.js";
 import { errorFromShape, toLabError, UsageError } from "../../errors.js";
 import type { ArtifactList, ArtifactListEntry } from "../../mirror/artifact-list.js";
-import type { ArtifactResult, ArtifactStatus } from "../../mirror/store.js";
 import { repoRoot } from "../../state/repo.js";
 import { type MissingOpts, missing } from "../missing.js";
-import { printJson, printKeyValues, printTable } from "../output.js";
+import {
+  type OutputOpts,
+  outputFormat,
+  printData,
+  printJson,
+  printKeyValues,
+  printListing,
+  printTable,
+} from "../output.js";
 import { formatSize, progressView } from "./image.js";
 
-interface MirrorOpts {
+interface MirrorOpts extends OutputOpts {
   sha256?: string;
   json?: boolean;
   /** `add --for SET`: every artifact in <units-dir>/SET.artifacts.yaml. */
@@ -26,31 +33,25 @@ export interface SetArtifactResult {
   status: "added" | "present";
 }
 
-interface MirrorStatus {
-  port?: number;
-  listeners: { network: string; url: string }[];
-  artifacts: ArtifactStatus[];
-}
+/** An add by URL, or an import of a local file (uploaded). */
+type MirrorBody = ArtifactAddRequest | { name: string; path: string; sha256?: string };
 
-async function post(body: Record<string, unknown>, opts: MirrorOpts): Promise<ArtifactResult> {
+async function post(body: MirrorBody, opts: MirrorOpts) {
   const view = progressView(!!opts.json);
-  const client = new LabClient();
+  const api = labApi();
   try {
-    if (typeof body.path === "string")
-      return await uploadArtifact<ArtifactResult>(
-        client,
-        { name: String(body.name), file: body.path, sha256: body.sha256 as string | undefined },
+    if ("path" in body && typeof body.path === "string")
+      return await api.mirror.import(
+        { name: body.name, file: body.path, sha256: body.sha256 },
         { onProgress: view?.onEvent },
       );
-    return await client.call<ArtifactResult>("POST", "/v1/mirror/artifacts", body, {
-      onProgress: view?.onEvent,
-    });
+    return await api.mirror.add(body as ArtifactAddRequest, { onProgress: view?.onEvent });
   } finally {
     view?.stop();
   }
 }
 
-async function store(body: Record<string, unknown>, opts: MirrorOpts): Promise<void> {
+async function store(body: MirrorBody, opts: MirrorOpts): Promise<void> {
   const r = await post(body, opts);
   if (opts.json) return printJson(r);
   const what = r.changed ? "added" : "already there with that sha256, nothing transferred";
@@ -68,12 +69,12 @@ async function store(body: Record<string, unknown>, opts: MirrorOpts): Promise<v
  */
 export async function addArtifactList(
   list: ArtifactList,
-  add: (entry: ArtifactListEntry) => Promise<ArtifactResult>,
+  add: (entry: ArtifactListEntry) => Promise<{ entry: { sha256: string }; changed: boolean }>,
   onDone?: (r: SetArtifactResult, entry: ArtifactListEntry) => void,
 ): Promise<SetArtifactResult[]> {
   const results: SetArtifactResult[] = [];
   for (const [i, entry] of list.artifacts.entries()) {
-    let r: ArtifactResult;
+    let r: Awaited<ReturnType<typeof add>>;
     try {
       r = await add(entry);
     } catch (err) {
@@ -161,12 +162,21 @@ export async function mirrorImportCommand(name: string, file: string, opts: Mirr
 }
 
 export async function mirrorListCommand(opts: MirrorOpts): Promise<void> {
-  const s = await new LabClient().call<MirrorStatus>("GET", "/v1/mirror");
-  if (opts.json) return printJson(s);
-  printTable(
-    ["NAME", "SIZE", "SHA256", "SOURCE", "ADDED"],
-    s.artifacts.map((a) => [a.name, formatSize(a.size), a.sha256, a.source, a.addedAt]),
-  );
+  const s = await labApi().mirror.status();
+  const format = outputFormat(opts);
+  // JSON and YAML give the whole Mirror object (where it is served, and its artifacts).
+  if (format === "json" || format === "yaml") return printData(s, format);
+  const row = (a: Artifact) => [a.name, formatSize(a.size), a.sha256, a.source, a.addedAt];
+  printListing(s.artifacts, format, {
+    name: (a) => a.name,
+    table: (l) => printTable(["NAME", "SIZE", "SHA256", "SOURCE", "ADDED"], l.map(row)),
+    wide: (l) =>
+      printTable(
+        ["NAME", "SIZE", "SHA256", "SOURCE", "ADDED", "TRUST", "PROBLEM"],
+        l.map((a) => [...row(a), a.download?.trust ?? null, a.problem]),
+      ),
+  });
+  if (format === "name") return;
   for (const a of s.artifacts.filter((x) => x.problem)) {
     process.stderr.write(
       `mirror ${a.name}: ${a.problem}\n  hint: lab mirror rm ${a.name}, then add it again\n`,
@@ -177,10 +187,7 @@ export async function mirrorListCommand(opts: MirrorOpts): Promise<void> {
 }
 
 export async function mirrorRmCommand(name: string, opts: MirrorOpts & MissingOpts): Promise<void> {
-  const r = await new LabClient().call<{ removed: boolean; name: string }>(
-    "DELETE",
-    `/v1/mirror/artifacts/${encodeURIComponent(name)}`,
-  );
+  const r = await labApi().mirror.remove(name);
   if (!r.removed) missing("mirror", name, opts);
   if (opts.json) return printJson(r);
   process.stdout.write(`mirror ${name}: ${r.removed ? "removed" : "not there, nothing to do"}\n`);

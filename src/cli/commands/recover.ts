@@ -1,10 +1,9 @@
 // lab recover [--plan] [--json]
-import { LabClient } from "../../client/client.js";
-import type { RecoverResult } from "../../vm/recover.js";
+import { labApi } from "../../client/api.js";
 import { printJson, printTable } from "../output.js";
 
 export async function recoverCommand(opts: { plan?: boolean; json?: boolean }): Promise<void> {
-  const r = await new LabClient().call<RecoverResult>("POST", "/v1/recover", { plan: !!opts.plan });
+  const r = await labApi().daemon.recover({ plan: !!opts.plan });
   if (opts.json) return printJson(r);
   const rows = [
     ...r.networks.map((n) => ["network", n.name, n.action, n.why]),

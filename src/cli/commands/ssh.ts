@@ -1,11 +1,10 @@
 // lab vm ssh NAME [-- CMD...]: ssh as 'core' with lab's key, host key checked against lab's known_hosts.
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
-import { LabClient } from "../../client/client.js";
+import { labApi } from "../../client/api.js";
 import { ConflictError, PermissionError } from "../../errors.js";
 import { createHost } from "../../host/host.js";
 import { sshArgv } from "../../ssh/argv.js";
-import type { SshTarget } from "../../ssh/target.js";
 
 interface SshOpts {
   user?: string;
@@ -18,7 +17,7 @@ export async function vmSshCommand(name: string, command: string[], opts: SshOpt
 
 /** Runs `command` on the VM over ssh with the terminal attached; returns its exit code. */
 export async function runOnVm(name: string, command: string[], opts: SshOpts = {}): Promise<number> {
-  const target = await new LabClient().call<SshTarget>("GET", `/v1/vms/${encodeURIComponent(name)}/ssh`);
+  const target = await labApi().vms.ssh(name);
   if (target.hostKeys === 0 && !opts.acceptNew) {
     throw new ConflictError(`VM ${name} has not reported its ssh host key on its console yet`, {
       hint: `wait until it has booted ('lab vm logs ${name}' shows LAB-SSH-HOSTKEY lines), or pass --accept-new to trust the key it presents first`,

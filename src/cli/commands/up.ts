@@ -79,17 +79,17 @@ export async function upCommand(opts: LabOpts): Promise<void> {
     );
   }
   if (!steps.some(isChange)) {
-    if (opts.json) return printJsonLine({ type: "summary", changed: 0, unchanged: steps.length });
+    if (opts.json)
+      return printJsonLine(
+        upSummary(0, { interrupted: false, states: new Map(steps.map((s) => [s.id, "unchanged"])) }),
+      );
     return out(`nothing to do: all ${steps.length} resources of ${file} are as declared`);
   }
   const started = Date.now();
   const result = await runSteps(steps, client, !!opts.json);
   const elapsedMs = Date.now() - started;
-  if (opts.json) {
-    const { interrupted, failed } = result;
-    const states = Object.fromEntries(result.states);
-    printJsonLine({ type: "summary", elapsedMs, interrupted, failed: failed?.step.id, states });
-  } else for (const l of resultLines(steps, result, elapsedMs)) out(l);
+  if (opts.json) printJsonLine(upSummary(elapsedMs, result));
+  else for (const l of resultLines(steps, result, elapsedMs)) out(l);
   const err = runError(result);
   if (err) throw err;
   const kube = kubeTargets(steps);
@@ -105,6 +105,17 @@ export async function upCommand(opts: LabOpts): Promise<void> {
 /** Fetching the release binaries from the mirror and starting every component, under TCG. */
 const NODES_TIMEOUT_MS = 900_000;
 
+/** The last JSON line of `lab up --json`, the same shape whether anything ran or not. */
+function upSummary(elapsedMs: number, result: ExecResult) {
+  return {
+    type: "summary",
+    elapsedMs,
+    interrupted: result.interrupted,
+    failed: result.failed?.step.id ?? null,
+    states: Object.fromEntries(result.states),
+  };
+}
+
 function printJsonLine(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
@@ -112,11 +123,14 @@ function printJsonLine(value: unknown): void {
 export async function downCommand(opts: LabOpts & GlobalOpts): Promise<void> {
   if (withoutLabFile(opts)) return downAllCommand(opts);
   if (opts.plan) return downPlanForFile(opts.file ?? DEFAULT_LAB_FILE, opts);
+  // --json streams one line per outcome as it happens, as `lab up --json` streams its events.
   const outcomes = await labDown(new LabClient(), opts.file ?? DEFAULT_LAB_FILE, {
     forget: !!opts.forget,
-    onOutcome: opts.json ? undefined : (o) => out(`${o.kind} ${o.name}: ${o.message}`),
+    onOutcome: (o) =>
+      opts.json ? printJsonLine({ type: "outcome", ...o }) : out(`${o.kind} ${o.name}: ${o.message}`),
   });
-  if (opts.json) printJson(outcomes);
+  if (opts.json)
+    printJsonLine({ type: "summary", failed: outcomes.filter((o) => o.result === "failed").length });
   else if (!opts.forget && outcomes.some((o) => o.kind === "vm" && o.result === "removed"))
     out("(MAC and IP addresses stay reserved for the names; --forget releases them)");
   const err = downError(outcomes);

@@ -1,14 +1,21 @@
 // lab vm create|start|stop|restart|destroy|list|show|ip
 import { readFile } from "node:fs/promises";
-import { LabClient } from "../../client/client.js";
+import type { VmCreateRequest, Vm as VmStatus } from "../../api/vms.js";
+import { labApi } from "../../client/api.js";
 import { UsageError } from "../../errors.js";
-import type { VmStatus } from "../../vm/status.js";
 import { type MissingOpts, missing } from "../missing.js";
-import { printJson, printKeyValues, printTable, progressPrinter } from "../output.js";
+import {
+  type OutputOpts,
+  outputFormat,
+  printJson,
+  printKeyValues,
+  printListing,
+  printTable,
+  progressPrinter,
+} from "../output.js";
 import { type WaitOpts, withWait } from "../wait.js";
 
-interface VmOpts {
-  json?: boolean;
+interface VmOpts extends OutputOpts {
   role?: string;
   image?: string;
   memory?: string;
@@ -24,8 +31,6 @@ interface VmOpts {
   timeout?: string;
   publish?: string[];
 }
-
-const vmPath = (name: string, suffix = "") => `/v1/vms/${encodeURIComponent(name)}${suffix}`;
 
 function int(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -71,7 +76,7 @@ function showStatus(s: VmStatus, headline?: string): void {
     ["tap", s.tap],
     ["ports", s.ports?.length ? s.ports.join(", ") : undefined],
     ["pid", s.pid],
-    ["uptime", s.uptimeSeconds === undefined ? undefined : `${s.uptimeSeconds}s`],
+    ["uptime", uptime(s)],
   ]);
   if (s.lastExit) {
     process.stdout.write(`last exit: ${s.lastExit.at} code=${s.lastExit.code} signal=${s.lastExit.signal}\n`);
@@ -89,9 +94,9 @@ export const vmCreateCommand = (name: string, opts: VmOpts & WaitOpts) =>
   withWait(name, opts, () => vmCreate(name, opts));
 
 async function vmCreate(name: string, opts: VmOpts): Promise<void> {
-  const body = {
+  const body: VmCreateRequest = {
     name,
-    role: opts.role,
+    role: opts.role ?? "",
     image: opts.image,
     memoryMiB: memoryMiB(opts.memory),
     cpus: int(opts.cpus, "--cpus"),
@@ -99,15 +104,14 @@ async function vmCreate(name: string, opts: VmOpts): Promise<void> {
     sshKeys: await readKeys(opts.sshKey),
     ip: opts.ip,
     noStart: opts.start === false,
-    configDrive: opts.configDrive,
-    restart: opts.restart,
-    accel: opts.accel,
+    // Checked against the request's schema before anything is sent.
+    configDrive: opts.configDrive as VmCreateRequest["configDrive"],
+    restart: opts.restart as VmCreateRequest["restart"],
+    accel: opts.accel as VmCreateRequest["accel"],
     publish: opts.publish,
   };
-  const r = await new LabClient().call<{ vm: VmStatus; changed: boolean }>("POST", "/v1/vms", body, {
-    onProgress: progressPrinter(!!opts.json),
-  });
-  if (opts.json) return printJson(r.vm);
+  const r = await labApi().vms.create(body, { onProgress: progressPrinter(!!opts.json) });
+  if (opts.json) return printJson(r);
   showStatus(r.vm, r.changed ? `VM ${name} created` : `VM ${name} already exists, nothing changed`);
 }
 
@@ -115,13 +119,14 @@ async function simple(
   verb: string,
   name: string,
   opts: VmOpts,
-  body: Record<string, unknown> = {},
+  body: { timeoutSeconds?: number } = {},
 ): Promise<void> {
-  const r = await new LabClient().call<{ status?: VmStatus; changed: boolean }>(
-    "POST",
-    vmPath(name, `/${verb}`),
-    body,
-  );
+  const vms = labApi().vms;
+  const r = await (verb === "stop"
+    ? vms.stop(name, body)
+    : verb === "start"
+      ? vms.start(name)
+      : vms.restart(name));
   if (opts.json) return printJson(r);
   process.stdout.write(
     `VM ${name}: ${r.changed ? `${verb === "stop" ? "stopped" : `${verb}ed`}` : `already ${verb === "stop" ? "stopped" : "running"}`}\n`,
@@ -136,10 +141,7 @@ export const vmStopCommand = (name: string, opts: VmOpts) =>
   simple("stop", name, opts, { timeoutSeconds: int(opts.timeout, "--timeout") });
 
 export async function vmDestroyCommand(name: string, opts: VmOpts & MissingOpts): Promise<void> {
-  const r = await new LabClient().call<{ removed: boolean; forgotten: boolean }>(
-    "DELETE",
-    `${vmPath(name)}${opts.forget ? "?forget=true" : ""}`,
-  );
+  const r = await labApi().vms.destroy(name, { forget: opts.forget });
   if (!r.removed && !r.forgotten) missing("VM", name, opts);
   if (opts.json) return printJson(r);
   const what = r.removed ? "destroyed" : "did not exist";
@@ -148,31 +150,61 @@ export async function vmDestroyCommand(name: string, opts: VmOpts & MissingOpts)
   );
 }
 
+const uptime = (s: VmStatus) => (s.uptimeSeconds === null ? null : `${s.uptimeSeconds}s`);
+
 export async function vmListCommand(opts: VmOpts): Promise<void> {
-  const list = await new LabClient().call<VmStatus[]>("GET", "/v1/vms");
-  if (opts.json) return printJson(list);
-  printTable(
-    ["NAME", "ROLE", "STATE", "IP", "MAC", "IMAGE", "UPTIME"],
-    list.map((s) => [
-      s.name,
-      s.role,
-      s.state,
-      s.ip,
-      s.mac,
-      s.image,
-      s.uptimeSeconds === undefined ? undefined : `${s.uptimeSeconds}s`,
-    ]),
-  );
+  const list = await labApi().vms.list();
+  printListing(list, outputFormat(opts), {
+    name: (s) => s.name,
+    table: (l) =>
+      printTable(
+        ["NAME", "ROLE", "STATE", "IP", "MAC", "IMAGE", "UPTIME"],
+        l.map((s) => [s.name, s.role, s.state, s.ip, s.mac, s.image, uptime(s)]),
+      ),
+    wide: (l) =>
+      printTable(
+        [
+          "NAME",
+          "ROLE",
+          "STATE",
+          "IP",
+          "MAC",
+          "IMAGE",
+          "UPTIME",
+          "NETWORK",
+          "MEMORY",
+          "CPUS",
+          "PID",
+          "TAP",
+          "RESTART",
+        ],
+        l.map((s) => [
+          s.name,
+          s.role,
+          s.state,
+          s.ip,
+          s.mac,
+          s.image,
+          uptime(s),
+          s.network,
+          `${s.memoryMiB} MiB`,
+          s.cpus,
+          s.pid,
+          s.tap,
+          s.restart,
+        ]),
+      ),
+  });
 }
 
 export async function vmShowCommand(name: string, opts: VmOpts): Promise<void> {
-  const s = await new LabClient().call<VmStatus>("GET", vmPath(name));
+  const s = await labApi().vms.get(name);
   if (opts.json) return printJson(s);
   showStatus(s);
 }
 
 export async function vmIpCommand(name: string, opts: VmOpts): Promise<void> {
-  const s = await new LabClient().call<VmStatus>("GET", vmPath(name));
+  const s = await labApi().vms.get(name);
   if (opts.json) return printJson({ name: s.name, ip: s.ip });
   process.stdout.write(`${s.ip}\n`);
 }

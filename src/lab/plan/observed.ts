@@ -2,11 +2,11 @@
 // or allocated on the way (PlanExtras). Its own file so planner.ts and plan-fleet.ts both use it
 // without importing each other.
 
+import type { Image as ImageStatus } from "../../api/images.js";
+import type { Artifact as ArtifactStatus } from "../../api/mirror.js";
+import type { Network as NetStatus } from "../../api/networks.js";
+import type { Vm as VmStatus } from "../../api/vms.js";
 import type { FleetMachine, FleetUnit } from "../../fleet/api.js";
-import type { ImageStatus } from "../../image/status.js";
-import type { ArtifactStatus } from "../../mirror/store.js";
-import type { NetStatus } from "../../net/network.js";
-import type { VmStatus } from "../../vm/status.js";
 import type { LocalUnit } from "../file/units.js";
 
 export interface FleetObserved {

@@ -1,13 +1,15 @@
 // The pure planner of `lab up`: desired resources + what exists → steps. Missing things are
 // created, stopped VMs started, matching things left alone, and anything that exists with another
 // spec is a conflict (never silently recreated).
+import type { Image as ImageStatus } from "../../api/images.js";
+import type { Artifact as ArtifactStatus } from "../../api/mirror.js";
+import type { Network as NetStatus } from "../../api/networks.js";
+import type { Vm as VmStatus } from "../../api/vms.js";
 import { ETCD_ROLE, etcdMembers } from "../../etcd/members.js";
-import type { ImageStatus } from "../../image/status.js";
 import { parseCidr } from "../../net/cidr.js";
 import { defaultBridgeName } from "../../state/names.js";
 import { defaultMemoryMiB } from "../../vm/defaults.js";
 import { specDifferences } from "../../vm/same-spec.js";
-import type { VmStatus } from "../../vm/status.js";
 import type {
   DesiredArtifact,
   DesiredImage,
@@ -15,6 +17,7 @@ import type {
   DesiredMachine,
   DesiredNetwork,
 } from "../file/desired.js";
+import type { FleetObserved } from "../run/fleet-steps.js";
 import { withFiles } from "./etcd-plan.js";
 import { addressingFor } from "./ips.js";
 import type { Observed, PlanExtras } from "./observed.js";
@@ -59,8 +62,8 @@ function networkStep(net: DesiredNetwork, observed: Observed): Step {
       hint: `'lab down -f FILE' (or 'lab net down ${net.name}') first, or make the lab file match`,
     };
   }
-  if (!s.bridge || s.dnsmasqPid === undefined) {
-    const broken = [!s.bridge && "bridge missing", s.dnsmasqPid === undefined && "dnsmasq not running"];
+  if (!s.bridge || s.dnsmasqPid === null) {
+    const broken = [!s.bridge && "bridge missing", s.dnsmasqPid === null && "dnsmasq not running"];
     return { ...base, action: "repair", detail: broken.filter(Boolean).join(", ") };
   }
   return { ...base, action: "unchanged", detail: `${n.subnet} on ${n.bridge}` };
@@ -124,9 +127,9 @@ const portList = (ports: string[] = []) =>
 
 /** What differs between a VM that exists and the machine the file declares. */
 export function vmDifferences(m: DesiredMachine, s: VmStatus, images: ImageStatus[], ip: string): string[] {
-  const guest = images.find((i) => i.name === m.image)?.guest;
+  const guest = images.find((i) => i.name === m.image)?.guest ?? undefined;
   const memory = m.memoryMiB ?? (guest === undefined ? undefined : defaultMemoryMiB(guest));
-  const have = { ...s, ports: [...(s.ports ?? [])].sort().join(",") };
+  const have = { ...s, ip: s.ip ?? undefined, ports: [...(s.ports ?? [])].sort().join(",") };
   return specDifferences(have, {
     role: m.role,
     image: m.image,

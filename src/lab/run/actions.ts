@@ -1,5 +1,6 @@
+import type { ArtifactAddRequest } from "../../api/mirror.js";
+import { labApi } from "../../client/api.js";
 import type { LabClient } from "../../client/client.js";
-import { uploadArtifact, uploadImage } from "../../client/imports.js";
 import { HOSTKEYS_UNIT, imageRunsUnits, roleUnitNames } from "../../cloudconfig/mirror-install.js";
 import { defaultTemplatesDir } from "../../cloudconfig/render.js";
 import { FleetApiError } from "../../errors.js";
@@ -69,16 +70,13 @@ function vmActions(step: Extract<Step, { kind: "vm" }>, o: ActionOptions): StepA
           step.action === "start" ? ((await readyCount(serialLogOf(name), marker)) ?? 0) : 0,
         );
       if (step.action === "create")
-        await o.client.call("POST", "/v1/vms", step.body, { onProgress: progress(note) });
-      else await o.client.call("POST", `/v1/vms/${encodeURIComponent(name)}/start`, {});
+        await labApi(o.client).vms.create(step.body, { onProgress: progress(note) });
+      else await labApi(o.client).vms.start(name);
       return `running, ${step.body.ip}`;
     },
     async ready(note, signal) {
-      const img = await o.client.call<ImageStatus>(
-        "GET",
-        `/v1/images/${encodeURIComponent(step.body.image)}`,
-      );
-      const marker = await readyMarker(img.guest, step.body.role);
+      const img = await labApi(o.client).images.get(step.body.image);
+      const marker = await readyMarker(img.guest ?? undefined, step.body.role);
       if (marker === undefined) return `running, ${step.body.ip}`;
       const hostKeys = marker === HOSTKEYS_MARKER;
       note(`running, ${step.body.ip}; waiting for ${hostKeys ? "its ssh host keys" : "LAB-READY"}`);
@@ -93,7 +91,7 @@ function vmActions(step: Extract<Step, { kind: "vm" }>, o: ActionOptions): StepA
       if (how !== "ready") return `running, ${step.body.ip} (serial log not readable)`;
       if (!hostKeys) return `ready, ${step.body.ip}`;
       // labd writes known_hosts from the console while answering: 'lab vm ssh' needs no --accept-new.
-      const t = await o.client.call<{ hostKeys: number }>("GET", `/v1/vms/${encodeURIComponent(name)}/ssh`);
+      const t = await labApi(o.client).vms.ssh(name);
       return `ready, ${step.body.ip} (${t.hostKeys} ssh host keys in known_hosts)`;
     },
   };
@@ -106,15 +104,8 @@ function imageActions(step: Extract<Step, { kind: "image" }>, o: ActionOptions):
       const src = step.source;
       const r =
         src.kind === "pull"
-          ? await o.client.call<{ manifest: { version?: string } }>(
-              "POST",
-              `/v1/images/${encodeURIComponent(step.name)}/pull`,
-              {},
-              { onProgress: progress(note) },
-            )
-          : await uploadImage<{ manifest: { version?: string } }>(o.client, src.path, step.name, {
-              onProgress: progress(note),
-            });
+          ? await labApi(o.client).images.pull(step.name, {}, { onProgress: progress(note) })
+          : await labApi(o.client).images.import(src.path, step.name, { onProgress: progress(note) });
       return `version ${r.manifest.version ?? "?"}`;
     },
   };
@@ -201,7 +192,7 @@ export function actionsFor(step: Step, o: ActionOptions): StepActions {
       return {
         exclusive: true,
         async apply(note) {
-          await o.client.call("POST", "/v1/networks", step.body, { onProgress: progress(note) });
+          await labApi(o.client).networks.up(step.body, { onProgress: progress(note) });
           return step.action === "repair" ? "repaired" : `up, ${step.body.subnet}`;
         },
       };
@@ -217,9 +208,9 @@ export function actionsFor(step: Step, o: ActionOptions): StepActions {
         exclusive: false,
         async apply(note) {
           const { name, path: file, sha256 } = step.body;
-          if (file !== undefined)
-            await uploadArtifact(o.client, { name, file, sha256 }, { onProgress: progress(note) });
-          else await o.client.call("POST", "/v1/mirror/artifacts", step.body, { onProgress: progress(note) });
+          const api = labApi(o.client).mirror;
+          if (file !== undefined) await api.import({ name, file, sha256 }, { onProgress: progress(note) });
+          else await api.add(step.body as ArtifactAddRequest, { onProgress: progress(note) });
           return "in the mirror";
         },
       };

@@ -1,10 +1,11 @@
 // `lab down`: removes what a lab file declares, in reverse: its fleet units (when fleet answers),
 // its VMs (workers before etcd), then its networks. Absent things are fine; images are kept.
 import os from "node:os";
+import type { Vm as VmStatus } from "../../api/vms.js";
+import { labApi } from "../../client/api.js";
 import type { LabClient } from "../../client/client.js";
 import { LabError, toLabError } from "../../errors.js";
 import { etcdContact, etcdMembers } from "../../etcd/members.js";
-import type { VmStatus } from "../../vm/status.js";
 import { desiredLab, orderForBoot } from "../file/desired.js";
 import { loadLabFile } from "../file/load.js";
 import { readUnitsDir, selectUnits } from "../file/units.js";
@@ -73,7 +74,8 @@ export async function labDown(client: LabClient, file: string, opts: DownOptions
       opts.onOutcome?.(o);
     },
   };
-  const vms = await client.call<VmStatus[]>("GET", "/v1/vms");
+  const api = labApi(client);
+  const vms = await api.vms.list();
   const etcd = etcdContact(etcdMembers(vms.filter((v) => lab.machines.some((m) => m.name === v.name))));
   const units = lab.unitGlobs.length > 0 ? selectUnits(lab.unitGlobs, await readUnitsDir(lab.unitsDir)) : [];
   await removeUnits(
@@ -84,8 +86,7 @@ export async function labDown(client: LabClient, file: string, opts: DownOptions
   );
   for (const m of orderForBoot(lab.machines).reverse()) {
     try {
-      const path = `/v1/vms/${encodeURIComponent(m.name)}${opts.forget ? "?forget=true" : ""}`;
-      const r = await client.call<{ removed: boolean; forgotten: boolean }>("DELETE", path);
+      const r = await api.vms.destroy(m.name, { forget: opts.forget });
       const released = r.forgotten ? "; MAC and IP released" : "";
       out.push({
         kind: "vm",
@@ -99,10 +100,7 @@ export async function labDown(client: LabClient, file: string, opts: DownOptions
   }
   for (const n of lab.networks) {
     try {
-      const r = await client.call<{ removed: boolean }>(
-        "DELETE",
-        `/v1/networks/${encodeURIComponent(n.name)}`,
-      );
+      const r = await api.networks.down(n.name);
       out.push({
         kind: "network",
         name: n.name,

@@ -2,12 +2,12 @@
 // list, read over ssh as `lab vm ssh` would) and how each etcd member answers etcd's /health.
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
+import type { Vm as VmStatus } from "../../api/vms.js";
 import type { LabClient } from "../../client/client.js";
 import { toLabError } from "../../errors.js";
 import { clientUrl, etcdMembers } from "../../etcd/members.js";
 import { createHost, type Host } from "../../host/host.js";
 import type { SshTarget } from "../../ssh/target.js";
-import type { VmStatus } from "../../vm/status.js";
 import type { DesiredLab } from "../file/desired.js";
 import { LB_ROLE } from "../plan/check-vip.js";
 import { LB_INTERFACE } from "../plan/lb-plan.js";
@@ -84,7 +84,12 @@ export async function etcdHealth(
     members.map(async (m): Promise<EtcdMemberState> => {
       const vm = vms.find((v) => v.name === m.name);
       if (vm?.state !== "running" || !vm.ip)
-        return { name: m.name, ip: vm?.ip, health: "not running", detail: vm?.state ?? "absent" };
+        return {
+          name: m.name,
+          ip: vm?.ip ?? undefined,
+          health: "not running",
+          detail: vm?.state ?? "absent",
+        };
       try {
         const r = await fetch(`${clientUrl(vm.ip)}/health`, { signal: AbortSignal.timeout(timeoutMs) });
         const body = (await r.json().catch(() => ({}))) as { health?: string; reason?: string };

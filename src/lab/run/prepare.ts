@@ -4,6 +4,10 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import type { CatalogEntry as CatalogStatus } from "../../api/images.js";
+import type { Network as NetStatus } from "../../api/networks.js";
+import type { Vm as VmStatus } from "../../api/vms.js";
+import { labApi } from "../../client/api.js";
 import type { LabClient } from "../../client/client.js";
 import { imageRunsUnits, roleArtifacts } from "../../cloudconfig/mirror-install.js";
 import { defaultTemplatesDir, listRoles, renderCloudConfig } from "../../cloudconfig/render.js";
@@ -12,12 +16,10 @@ import { etcdContact, etcdMembers } from "../../etcd/members.js";
 import { type FieldProblem, problemsError } from "../../field-problems.js";
 import type { HostAddress, HostRoute } from "../../host/ip.js";
 import { MANIFEST_FILE } from "../../image/manifest.js";
-import type { CatalogStatus, ImageStatus } from "../../image/status.js";
+import type { ImageStatus } from "../../image/status.js";
 import { addArtifactHint } from "../../mirror/install.js";
 import type { ArtifactStatus } from "../../mirror/store.js";
-import type { NetStatus } from "../../net/network.js";
 import { parsePublicKey } from "../../ssh/public-key.js";
-import type { VmStatus } from "../../vm/status.js";
 import { type DesiredLab, desiredLab } from "../file/desired.js";
 import { type LoadedLab, loadLabFile } from "../file/load.js";
 import { addRegistries } from "../file/registries.js";
@@ -44,21 +46,20 @@ export interface DaemonView extends Observed {
 }
 
 export async function observeDaemon(client: LabClient): Promise<DaemonView> {
+  const api = labApi(client);
   const [networks, images, vms, catalog, host, mirror] = await Promise.all([
-    client.call<NetStatus[]>("GET", "/v1/networks"),
-    client.call<ImageStatus[]>("GET", "/v1/images"),
-    client.call<VmStatus[]>("GET", "/v1/vms"),
-    client.call<CatalogStatus[]>("GET", "/v1/image-catalog"),
-    client
-      .call<{ routes: HostRoute[]; addresses: HostAddress[] }>("GET", "/v1/host/routes")
-      .catch((err: unknown) => {
-        if (err instanceof LabError && /no such API path/.test(err.message))
-          throw new LabError("the running labd is older than this lab (it has no /v1/host/routes)", {
-            hint: "restart it: 'lab daemon stop' (VMs and networks keep running), then run this again",
-          });
-        throw err;
-      }),
-    client.call<{ artifacts: ArtifactStatus[] }>("GET", "/v1/mirror").then(
+    api.networks.list(),
+    api.images.list(),
+    api.vms.list(),
+    api.images.catalog(),
+    api.daemon.hostRoutes().catch((err: unknown) => {
+      if (err instanceof LabError && /no such API path/.test(err.message))
+        throw new LabError("the running labd is older than this lab (it has no /v1/host/routes)", {
+          hint: "restart it: 'lab daemon stop' (VMs and networks keep running), then run this again",
+        });
+      throw err;
+    }),
+    api.mirror.status().then(
       (m) => m.artifacts,
       () => undefined,
     ),
@@ -149,7 +150,7 @@ async function guestOf(lab: DesiredLab, daemon: DaemonView, image: string): Prom
   const decl = lab.images.find((i) => i.name === image);
   if (decl?.source.kind === "pull") return daemon.catalog.find((c) => c.name === decl.name)?.guest;
   const have = daemon.images.find((i) => i.name === image && !i.problems);
-  if (have) return have.guest;
+  if (have) return have.guest ?? undefined;
   if (decl?.source.kind !== "import") return undefined;
   try {
     const manifest = JSON.parse(await readFile(path.join(decl.source.path, MANIFEST_FILE), "utf8"));

@@ -4,6 +4,7 @@
 // known_hosts can be written before `lab up` calls the machine ready. The serial log is read
 // straight from $LAB_RUN, as `lab events` reads the event log: the CLI runs on the daemon's host.
 import { readFile } from "node:fs/promises";
+import { labApi } from "../../client/api.js";
 import type { LabClient } from "../../client/client.js";
 import { ConflictError, NotReadyError } from "../../errors.js";
 import { labDirs, paths } from "../../state/paths.js";
@@ -40,10 +41,8 @@ export interface ReadyWait {
   serialLog?: string;
 }
 
-const vmPath = (name: string) => `/v1/vms/${encodeURIComponent(name)}`;
-
 async function stillRunning(client: LabClient, vm: string): Promise<void> {
-  const s = await client.call<VmStatus>("GET", vmPath(vm));
+  const s = await labApi(client).vms.get(vm);
   if (s.state === "running") return;
   const tail = s.lastExit?.logTail ? `; last output: ${s.lastExit.logTail.split("\n").slice(-1)[0]}` : "";
   throw new ConflictError(`VM ${vm} is ${s.state} before it was ready${tail}`, {

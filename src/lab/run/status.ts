@@ -2,12 +2,13 @@
 // when fleet answers on the etcd machine (otherwise a note saying why not).
 
 import os from "node:os";
+import type { Image as ImageStatus } from "../../api/images.js";
+import type { Network as NetStatus } from "../../api/networks.js";
+import type { Vm as VmStatus } from "../../api/vms.js";
+import { labApi } from "../../client/api.js";
 import type { LabClient } from "../../client/client.js";
 import { imageRunsUnits } from "../../cloudconfig/mirror-install.js";
 import { etcdContact, etcdMembers } from "../../etcd/members.js";
-import type { ImageStatus } from "../../image/status.js";
-import type { NetStatus } from "../../net/network.js";
-import type { VmStatus } from "../../vm/status.js";
 import { desiredLab } from "../file/desired.js";
 import { loadLabFile } from "../file/load.js";
 import {
@@ -27,10 +28,21 @@ export interface LabStatus {
     name: string;
     state: "up" | "degraded" | "absent";
     subnet: string;
-    bridge?: string;
+    bridge: string | null;
+    dnsmasqPid: number | null;
     detail: string;
   }[];
-  vms: { name: string; role: string; state: string; ip?: string; image?: string; detail: string }[];
+  vms: {
+    name: string;
+    role: string;
+    state: string;
+    ip: string | null;
+    image: string | null;
+    uptimeSeconds: number | null;
+    /** For guests that print LAB-READY: whether it has; null for other guests or a stopped VM. */
+    ready: boolean | null;
+    detail: string;
+  }[];
   fleet: { machines: FleetMachine[]; units: FleetUnit[]; flannel?: string } | { note: string };
   /** Who holds each API VIP; present when the lab file plans one. */
   vips?: VipState[];
@@ -39,7 +51,7 @@ export interface LabStatus {
 }
 
 function networkRow(name: string, subnet: string, s: NetStatus | undefined): LabStatus["networks"][number] {
-  if (!s) return { name, state: "absent", subnet, detail: "not up" };
+  if (!s) return { name, state: "absent", subnet, bridge: null, dnsmasqPid: null, detail: "not up" };
   const dnsmasq = s.dnsmasqPid ? `dnsmasq pid ${s.dnsmasqPid}` : "dnsmasq NOT RUNNING";
   const bridge = `bridge ${s.network.bridge} ${s.bridge ? "present" : "MISSING"}`;
   return {
@@ -47,16 +59,20 @@ function networkRow(name: string, subnet: string, s: NetStatus | undefined): Lab
     state: s.bridge && s.dnsmasqPid ? "up" : "degraded",
     subnet: s.network.subnet,
     bridge: s.network.bridge,
+    dnsmasqPid: s.dnsmasqPid,
     detail: `${bridge}, ${dnsmasq}, domain ${s.network.domain}`,
   };
 }
 
-async function vmDetail(v: VmStatus, images: ImageStatus[]): Promise<string> {
+async function vmReady(v: VmStatus, images: ImageStatus[]): Promise<boolean | null> {
   const guest = images.find((i) => i.name === v.image)?.guest;
-  const uptime = v.uptimeSeconds === undefined ? "" : `, up ${v.uptimeSeconds}s`;
-  if (v.state !== "running" || guest !== READY_GUEST) return `role ${v.role}${uptime}`;
-  const ready = ((await readyCount(serialLogOf(v.name))) ?? 0) > 0;
-  return `role ${v.role}${uptime}, ${ready ? "LAB-READY" : "booting"}`;
+  if (v.state !== "running" || guest !== READY_GUEST) return null;
+  return ((await readyCount(serialLogOf(v.name))) ?? 0) > 0;
+}
+
+function vmDetail(v: VmStatus, ready: boolean | null): string {
+  const uptime = v.uptimeSeconds === null ? "" : `, up ${v.uptimeSeconds}s`;
+  return `role ${v.role}${uptime}${ready === null ? "" : ready ? ", LAB-READY" : ", booting"}`;
 }
 
 async function fleetPart(etcd: VmStatus | undefined, images: ImageStatus[]): Promise<LabStatus["fleet"]> {
@@ -64,7 +80,7 @@ async function fleetPart(etcd: VmStatus | undefined, images: ImageStatus[]): Pro
   if (etcd.state !== "running" || !etcd.ip) return { note: `etcd machine ${etcd.name} is ${etcd.state}` };
   // fleet comes from the mirror on every image whose guest runs units (not only images with fleet).
   const image = images.find((i) => i.name === etcd.image);
-  if (image && !imageRunsUnits(image))
+  if (image && !imageRunsUnits({ guest: image.guest ?? undefined }))
     return { note: `image ${etcd.image} has no fleet (its guest runs no units)` };
   const seen = await observeFleet(httpFleetGate(etcd.ip, OBSERVE), etcd.ip);
   return seen ?? { note: `fleet not reachable at http://${etcd.ip}:${FLEET_PORT}` };
@@ -74,21 +90,27 @@ export async function labStatus(client: LabClient, file: string): Promise<LabSta
   const loaded = await loadLabFile(file);
   const lab = desiredLab(loaded.lab, loaded.file, os.homedir());
   const [networks, vms, images] = await Promise.all([
-    client.call<NetStatus[]>("GET", "/v1/networks"),
-    client.call<VmStatus[]>("GET", "/v1/vms"),
-    client.call<ImageStatus[]>("GET", "/v1/images"),
+    labApi(client).networks.list(),
+    labApi(client).vms.list(),
+    labApi(client).images.list(),
   ]);
   const vmRows = await Promise.all(
     lab.machines.map(async (m) => {
       const v = vms.find((x) => x.name === m.name);
-      if (!v) return { name: m.name, role: m.role, state: "absent", detail: `role ${m.role}` };
+      if (!v) {
+        const absent = { ip: null, image: null, uptimeSeconds: null, ready: null };
+        return { name: m.name, role: m.role, state: "absent", ...absent, detail: `role ${m.role}` };
+      }
+      const ready = await vmReady(v, images);
       return {
         name: v.name,
         role: v.role,
         state: v.state,
         ip: v.ip,
         image: v.image,
-        detail: await vmDetail(v, images),
+        uptimeSeconds: v.uptimeSeconds,
+        ready,
+        detail: vmDetail(v, ready),
       };
     }),
   );
@@ -110,8 +132,8 @@ export async function labStatus(client: LabClient, file: string): Promise<LabSta
 }
 
 /** The one table of `lab status`: KIND, NAME, STATE, ADDRESS, DETAILS. */
-export function statusRows(s: LabStatus): (string | undefined)[][] {
-  const rows: (string | undefined)[][] = [
+export function statusRows(s: LabStatus): (string | null | undefined)[][] {
+  const rows: (string | null | undefined)[][] = [
     ...s.networks.map((n) => ["network", n.name, n.state, n.subnet, n.detail]),
     ...s.vms.map((v) => ["vm", v.name, v.state, v.ip, v.detail]),
   ];

@@ -3,11 +3,12 @@
 // root, no host key reported yet, no ssh) the report says why and keeps what fleet said.
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
+import type { SshTarget } from "../../api/vms.js";
+import { labApi } from "../../client/api.js";
 import type { LabClient } from "../../client/client.js";
 import { FleetApiError, toLabError } from "../../errors.js";
 import { createHost, type Host, tail } from "../../host/host.js";
 import { sshArgv } from "../../ssh/argv.js";
-import type { SshTarget } from "../../ssh/target.js";
 import type { VmStatus } from "../../vm/status.js";
 import type { FleetGate } from "./fleet-steps.js";
 
@@ -39,10 +40,10 @@ export async function readUnitJournal(
 ): Promise<JournalTail> {
   try {
     const ip = (await deps.gate.machines()).find((m) => m.id === machineID)?.primaryIP;
-    const vms = await deps.client.call<VmStatus[]>("GET", "/v1/vms");
+    const vms = await labApi(deps.client).vms.list();
     const vm = vms.find((v) => ip !== undefined && v.ip === ip);
     if (!vm) return { unavailable: `machine ${ip ?? machineID.slice(0, 8)} is not a VM of this lab` };
-    const target = await deps.client.call<SshTarget>("GET", `/v1/vms/${encodeURIComponent(vm.name)}/ssh`);
+    const target = await labApi(deps.client).vms.ssh(vm.name);
     if (target.hostKeys === 0) return { unavailable: `${vm.name} has not reported its ssh host key` };
     const readable = await access(target.keyFile, constants.R_OK).then(
       () => true,
