@@ -1,13 +1,10 @@
 // lab image pull|import|list|rm|catalog
 
 import { createRequire } from "node:module";
-import path from "node:path";
 import type cliProgress from "cli-progress";
 import type { CatalogEntry, Image } from "../../api/images.js";
 import { labApi } from "../../client/api.js";
-import type { ImportResult } from "../../image/import.js";
 import type { ImageManifest } from "../../image/manifest.js";
-import type { PullResult } from "../../image/pull.js";
 import { formatSize, speedAndEta } from "../format.js";
 import { allowMissing, type MissingOpts } from "../missing.js";
 import {

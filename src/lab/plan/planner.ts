@@ -2,8 +2,6 @@
 // created, stopped VMs started, matching things left alone, and anything that exists with another
 // spec is a conflict (never silently recreated).
 import type { Image as ImageStatus } from "../../api/images.js";
-import type { Artifact as ArtifactStatus } from "../../api/mirror.js";
-import type { Network as NetStatus } from "../../api/networks.js";
 import type { Vm as VmStatus } from "../../api/vms.js";
 import { ETCD_ROLE, etcdMembers } from "../../etcd/members.js";
 import { parseCidr } from "../../net/cidr.js";
@@ -17,7 +15,6 @@ import type {
   DesiredMachine,
   DesiredNetwork,
 } from "../file/desired.js";
-import type { FleetObserved } from "../run/fleet-steps.js";
 import { withFiles } from "./etcd-plan.js";
 import { addressingFor } from "./ips.js";
 import type { Observed, PlanExtras } from "./observed.js";

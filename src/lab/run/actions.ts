@@ -6,7 +6,6 @@ import { defaultTemplatesDir } from "../../cloudconfig/render.js";
 import { FleetApiError } from "../../errors.js";
 import { writeFlannelConfig } from "../../fleet/flannel-key.js";
 import { DEFAULT_RETRY } from "../../fleet/retry.js";
-import type { ImageStatus } from "../../image/status.js";
 import type { Step } from "../plan/steps.js";
 import type { StepActions } from "./executor.js";
 import { type FleetGate, type GateOptions, httpFleetGate, retry, waitForMachines } from "./fleet-steps.js";

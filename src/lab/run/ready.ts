@@ -8,7 +8,6 @@ import { labApi } from "../../client/api.js";
 import type { LabClient } from "../../client/client.js";
 import { ConflictError, NotReadyError } from "../../errors.js";
 import { labDirs, paths } from "../../state/paths.js";
-import type { VmStatus } from "../../vm/status.js";
 
 export const READY_MARKER = "LAB-READY {";
 export const READY_GUEST = "lab-test";

@@ -9,7 +9,6 @@ import type { LabClient } from "../../client/client.js";
 import { FleetApiError, toLabError } from "../../errors.js";
 import { createHost, type Host, tail } from "../../host/host.js";
 import { sshArgv } from "../../ssh/argv.js";
-import type { VmStatus } from "../../vm/status.js";
 import type { FleetGate } from "./fleet-steps.js";
 
 export const JOURNAL_LINES = 10;
