@@ -1,8 +1,12 @@
 // How the CLI shows things: tables for people, JSON for programs, and errors as one line,
 // a hint, and a short tail of tool output.
+import { createRequire } from "node:module";
 import { LabError, toLabError } from "../errors.js";
 import { paint, paintState } from "./colour.js";
 import { formatTable } from "./table.js";
+
+// Loaded on first use: only `-o yaml` needs js-yaml.
+const require = createRequire(import.meta.url);
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -145,7 +145,7 @@ export async function createVm(
     );
     if (differs.length > 0) {
       const what = differs.map((d) => `${d.what} ${d.have} (asked: ${d.want})`).join(", ");
-      throw new ConflictError(`VM ${spec.name} already exists with another spec: ${what}`, {
+      throw new ConflictError(`VM ${spec.name} already exists with ${what}`, {
         hint: `destroy it first ('lab vm destroy ${spec.name}') or pick another name`,
         details: { differs },
       });

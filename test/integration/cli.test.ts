@@ -65,7 +65,7 @@ _lab_completion; printf '%s\\n' "\${COMPREPLY[@]}"`;
 
     it("usage errors exit 2 under subcommands too; daemon status exits 3 when stopped; completion does not start labd", async () => {
       for (const args of [
-        ["vm", "create", "x"],
+        ["vm", "create"],
         ["vm", "list", "--bogus"],
         ["net"],
         ["bogus"],

@@ -89,7 +89,7 @@ describe("coreos-cloudinit --validate", () => {
   });
 
   it("knows the shipped roles", async () => {
-    expect(await listRoles(defaultTemplatesDir())).toEqual(["etcd", "kubernetes", "lb"]);
+    expect(await listRoles(defaultTemplatesDir())).toEqual(["etcd", "kubernetes", "lb", "plain"]);
   });
 
   for (const build of builds) {

@@ -93,7 +93,7 @@ describe.skipIf(skip)("lab vm ssh, and etcd and fleetd from the mirror on a Flat
     const dir = path.join(lab.home, "..");
     await writeFile(path.join(dir, "up.txt"), "copied by lab cp\n");
     await lab.lab(["cp", path.join(dir, "up.txt"), "etcd:/tmp/up.txt"]);
-    expect((await lab.lab(["exec", "etcd", "--", "cat", "/tmp/up.txt"])).stdout).toBe("copied by lab cp\n");
+    expect((await lab.lab(["exec", "etcd", "--", "cat", "/tmp/up.txt"])).stdout).toBe("copied by lab cp"); // stdout as captured, final newline trimmed
     await lab.lab(["cp", "etcd:/tmp/up.txt", path.join(dir, "down.txt")]);
     expect(await readFile(path.join(dir, "down.txt"), "utf8")).toBe("copied by lab cp\n");
   });

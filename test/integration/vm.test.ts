@@ -115,8 +115,8 @@ describe.skipIf(skip)("lab vm (real qemu, OVS and dnsmasq in a namespace)", () =
 
   it("create on an existing name with another restart policy or address is a conflict, as in lab up", async () => {
     const cases: [string[], RegExp][] = [
-      [["--restart", "always"], /another spec: restart no \(asked: always\)/],
-      [["--ip", "172.16.11.20"], /another spec: ip 172\.16\.11\.10 \(asked: 172\.16\.11\.20\)/],
+      [["--restart", "always"], /already exists with restart no \(asked: always\)/],
+      [["--ip", "172.16.11.20"], /already exists with ip 172\.16\.11\.10 \(asked: 172\.16\.11\.20\)/],
     ];
     for (const [extra, message] of cases) {
       const r = await lab.lab(["vm", "create", "node1", "--role", "etcd", ...extra], { reject: false });
