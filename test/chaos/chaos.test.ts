@@ -127,7 +127,7 @@ describe.skipIf(skip)("chaos: crashes, stale state and concurrency", () => {
     expect([back.mac, back.ip]).toEqual([v1.mac, v1.ip]);
     const now = await vm("vm1");
     expect(now.state).toBe("running");
-    expect(now.lastExit).toBeUndefined();
+    expect(now.lastExit).toBeNull();
     // Now a child of this daemon, so its exit status is known: killed by SIGKILL.
     const t = Date.now();
     process.kill(now.pid!, "SIGKILL");
