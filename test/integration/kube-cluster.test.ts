@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import yaml from "js-yaml";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Attachment, addNetworkList, type CniRuntime, delNetworkList } from "../helpers/cni.js";
 import { BUNDLE_ETCD, FLATCAR_BUNDLE, FLATCAR_IMAGE, requireFlatcarBundle } from "../helpers/flatcar.js";
 import { createLabEnv, type LabEnv, links, repoRoot } from "../helpers/lab.js";
@@ -120,7 +120,15 @@ describe.skipIf(skip || !wanted)("the Kubernetes units on a lab-up cluster (stan
     if (work) await rm(work, { recursive: true, force: true });
   });
 
+  // The cases after the first read the cluster it brought up: when it did not come up they are
+  // skipped, so the first case's account of why is the last failure printed.
+  let upFailed = false;
+  beforeEach((ctx) => {
+    if (upFailed) ctx.skip();
+  });
+
   it("lab up launches every unit and each becomes active where fleet's rules put it", async () => {
+    upFailed = true;
     const up = await lab.lab(["up", "-f", file], { reject: false });
     if (up.exitCode !== 0) {
       // fleetd stops every unit of its machine when it shuts down: its journal says whether it did.
@@ -139,7 +147,11 @@ describe.skipIf(skip || !wanted)("the Kubernetes units on a lab-up cluster (stan
           return `--- ${vm}: lab-fleet.service\n${j.stdout}${j.stderr}`;
         }),
       );
-      throw new Error(`lab up exited ${up.exitCode}\n${up.stdout}${up.stderr}\n${fleet.join("\n")}`);
+      // lab up's own account goes last: a CI log often keeps only the end of a failure.
+      const tail = `${up.stdout}${up.stderr}`.split("\n").slice(-80).join("\n");
+      throw new Error(
+        `lab up exited ${up.exitCode}\n${fleet.join("\n")}\n--- lab up (last 80 lines)\n${tail}`,
+      );
     }
     for (const u of [
       "flanneld",
@@ -175,6 +187,7 @@ describe.skipIf(skip || !wanted)("the Kubernetes units on a lab-up cluster (stan
     expect(up.stdout).toMatch(/kubernetes: 2\/2 nodes Ready/);
     for (const vm of ["etcd", "node-1", "node-2"])
       expect((await ssh(vm, "systemctl --failed --no-legend --plain")).stdout.trim(), vm).toBe("");
+    upFailed = false;
   }, 1_200_000);
 
   it("flannel's config is in etcd for both APIs; the API server published itself there", async () => {
