@@ -2,10 +2,10 @@
 import { vmRoutes as api } from "../api/vms.js";
 import type { LabContext } from "../context.js";
 import { ConflictError } from "../errors.js";
-import { sshTarget } from "../ssh/target.js";
 import type { ConsoleHubs } from "../vm/console-hub.js";
 import { createVm } from "../vm/create.js";
 import { destroyVm, getSpec, startVm, stopVm } from "../vm/lifecycle.js";
+import { sshTarget } from "../vm/ssh-target.js";
 import { vmStatus } from "../vm/status.js";
 import type { Route } from "./server.js";
 import { typedRoute } from "./typed-route.js";

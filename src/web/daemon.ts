@@ -6,8 +6,7 @@ import { LabClient } from "../client/client.js";
 import type { LabContext } from "../context.js";
 import type { Route } from "../daemon/server.js";
 import { UsageError } from "../errors.js";
-import { FleetClient } from "../fleet/api.js";
-import { FLEET_PORT } from "../lab/run/fleet-steps.js";
+import { DEFAULT_FLEET_PORT, FleetClient } from "../fleet/api.js";
 import type { NetStatus } from "../net/network.js";
 import type { VmStatus } from "../vm/status.js";
 import { WebService } from "./service.js";
@@ -35,7 +34,7 @@ function fleetSource(): StateSource["fleet"] {
   let cached: { ip: string; at: number; value: Awaited<ReturnType<StateSource["fleet"]>> } | undefined;
   return async (ip) => {
     if (cached && cached.ip === ip && Date.now() - cached.at < FLEET_EVERY_MS) return cached.value;
-    const client = new FleetClient(`http://${ip}:${FLEET_PORT}`, {
+    const client = new FleetClient(`http://${ip}:${DEFAULT_FLEET_PORT}`, {
       timeoutMs: 2000,
       retry: { forMs: 0, firstDelayMs: 0, maxDelayMs: 0 },
     });

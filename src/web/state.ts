@@ -1,8 +1,8 @@
 // What the page shows, gathered from labd's API (networks, VMs), the VMs' serial logs (readiness)
 // and fleet's API on the etcd machine when it answers. Absent fleet is a note, never an error.
 import type { FleetMachine, FleetUnit } from "../fleet/api.js";
-import { HOSTKEYS_MARKER, READY_MARKER } from "../lab/run/ready.js";
 import type { NetStatus } from "../net/network.js";
+import { HOSTKEYS_MARKER, READY_MARKER } from "../vm/console-markers.js";
 import type { VmStatus } from "../vm/status.js";
 import {
   formatUptime,

@@ -9,10 +9,9 @@ import type { LabClient } from "../../client/client.js";
 import { ConflictError, NotReadyError } from "../../errors.js";
 import { labDirs, paths } from "../../state/paths.js";
 
-export const READY_MARKER = "LAB-READY {";
-export const READY_GUEST = "lab-test";
-/** Printed by cloud-config/include/lab-hostkeys.sh after the LAB-SSH-HOSTKEY lines of a boot. */
-export const HOSTKEYS_MARKER = "LAB-SSH-HOSTKEYS-DONE";
+import { READY_MARKER } from "../../vm/console-markers.js";
+
+export { HOSTKEYS_MARKER, READY_GUEST, READY_MARKER } from "../../vm/console-markers.js";
 
 export const serialLogOf = (vm: string) => paths(labDirs()).vm(vm).serialLog;
 
