@@ -1,6 +1,9 @@
 // fleetctl's waiting, shared by `lab fleet start|load` and `lab up`: a unit is done when fleet
 // launched it and systemd says active on every machine it belongs on (each machine a Global unit
-// targets, the one fleet scheduled any other unit to, MachineOf and MachineMetadata included).
+// targets, the one fleet scheduled any other unit to, MachineOf and MachineMetadata included) in
+// checks that span `settleMs`: a service that exits at once is "active" for a moment (systemd
+// reports a simple service active from the fork; fleet publishes what it last saw), and a single
+// check can land in that moment. Upstream fleetctl takes the first active check; lab does not.
 import { FleetApiError } from "../errors.js";
 import type { FleetClient, FleetMachine, FleetUnit, FleetUnitState } from "./api.js";
 import { pause } from "./retry.js";
@@ -18,7 +21,12 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Between checks; 1 s unless given. */
   intervalMs?: number;
+  /** How long a launched unit must stay active, in consecutive checks, to count; SETTLE_MS unless given. */
+  settleMs?: number;
 }
+
+/** Long enough for fleet to publish a unit that failed right after it started (seen at 2 s under load). */
+export const SETTLE_MS = 5000;
 
 /** What one check reads: fleet's units, per-machine unit states and machines. */
 export interface FleetSnapshot {
@@ -115,6 +123,8 @@ export async function waitFor(
   const pending = new Set(names);
   const seen = new Map<string, Set<string>>();
   const where = new Map<string, string>();
+  const activeSince = new Map<string, number>();
+  const settle = wait.settleMs ?? SETTLE_MS;
   for (let attempt = 1; pending.size > 0; attempt++) {
     wait.signal?.throwIfAborted();
     const { units, states, machines } = await readSnapshot(fleet, (wait.intervalMs ?? 1000) * 0.9);
@@ -129,7 +139,14 @@ export async function waitFor(
         for (const id of now) targets.add(id);
         seen.set(name, targets);
       }
-      if (reached(unit, mine, target, seen.get(name))) {
+      const now0 = Date.now();
+      const ok = reached(unit, mine, target, seen.get(name));
+      if (!ok) activeSince.delete(name);
+      else if (!activeSince.has(name)) activeSince.set(name, now0);
+      // With a bounded number of checks (--block-attempts) the last one takes what it sees, as fleetctl does.
+      const lastCheck = wait.blockAttempts > 0 && attempt >= wait.blockAttempts;
+      const settling = ok && target === "launched" && !lastCheck && now0 - activeSince.get(name)! < settle;
+      if (ok && !settling) {
         pending.delete(name);
         const on = mine.map((s) => machines.find((m) => m.id === s.machineID)?.primaryIP ?? s.machineID);
         wait.onProgress?.(
@@ -137,7 +154,11 @@ export async function waitFor(
           { name, on },
         );
       } else {
-        where.set(name, pendingStatus(unit, mine, seen.get(name)));
+        const stand = pendingStatus(unit, mine, seen.get(name));
+        where.set(
+          name,
+          settling ? `${stand}; checking it stays up for ${Math.round(settle / 1000)} s` : stand,
+        );
         wait.onPending?.(name, where.get(name)!);
       }
     }

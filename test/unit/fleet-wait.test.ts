@@ -55,9 +55,38 @@ function fleetThrough(units: FleetUnit[], checks: FleetUnitState[][]) {
   };
 }
 
-const fast = { block: true, blockAttempts: 0, timeoutMs: 5000, intervalMs: 5 };
+const fast = { block: true, blockAttempts: 0, timeoutMs: 5000, intervalMs: 5, settleMs: 0 };
 
 describe("waiting for units as lab fleet start does", () => {
+  it("a unit that is active for one check and then fails is reported failed, not done", async () => {
+    const fleet = fleetThrough(
+      [PLACED],
+      [[state("p.service", 1, "active")], [state("p.service", 1, "failed", "failed")]],
+    );
+    const pending: string[] = [];
+    const err = (await waitFor(fleet, ["p.service"], "launched", {
+      ...fast,
+      settleMs: 60_000,
+      onPending: (_n, s) => pending.push(s),
+    }).catch((e) => e)) as FleetApiError;
+    expect(err).toBeInstanceOf(FleetApiError);
+    expect(err.message).toMatch(/p\.service failed on machine a1a1a1a1/);
+    expect(pending).toEqual(["on a1a1a1a1: active/running; checking it stays up for 60 s"]);
+  });
+
+  it("a unit that stays active is done once the settle time has passed, checks counted", async () => {
+    const fleet = fleetThrough([PLACED], [[state("p.service", 1, "active")]]);
+    await waitFor(fleet, ["p.service"], "launched", { ...fast, settleMs: 50 });
+    // Active from the first check; done at the first check 50 ms or more later.
+    expect(fleet.reads()).toBeGreaterThanOrEqual(2);
+  });
+
+  it("with --block-attempts the last check takes an active unit as it is, as fleetctl does", async () => {
+    const fleet = fleetThrough([PLACED], [[state("p.service", 1, "active")]]);
+    await waitFor(fleet, ["p.service"], "launched", { ...fast, settleMs: 60_000, blockAttempts: 2 });
+    expect(fleet.reads()).toBe(2);
+  });
+
   it("a global unit is done only when active on every machine its metadata matches", async () => {
     const fleet = fleetThrough(
       [GLOBAL],
