@@ -21,10 +21,10 @@ import { type LabDirs, paths } from "../state/paths.js";
 import { startLogTimes } from "../vm/log-times.js";
 import { writeVmRecords } from "../vm/record.js";
 import { VmSupervisor } from "../vm/supervisor.js";
-import { createWebService, webRoutes } from "../web/daemon.js";
+import { createWebService, type LocalApi, webRoutes } from "../web/daemon.js";
 import { reconcile } from "./reconcile.js";
 import { buildRoutes } from "./routes.js";
-import { createServer } from "./server.js";
+import { createServer, localCaller } from "./server.js";
 
 export const DAEMON_MARKERS = ["daemon", "run"];
 
@@ -85,8 +85,11 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
     };
     supervisor.ctx = ctx;
     await rm(p.socket, { force: true });
-    web = createWebService(ctx, log);
-    server = createServer([...buildRoutes(ctx, () => stop(), reconciled), ...webRoutes(web)], log);
+    let call: LocalApi | undefined;
+    web = createWebService(ctx, (method, path, body) => call!(method, path, body), log);
+    const routes = [...buildRoutes(ctx, () => stop(), reconciled), ...webRoutes(web)];
+    call = localCaller(routes);
+    server = createServer(routes, log);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(p.socket, () => resolve());

@@ -224,6 +224,43 @@ export function createServer(routes: Route[], log: (msg: string) => void): http.
   });
 }
 
+/**
+ * Calls labd's own routes in process, as a client over the socket would (the same matching,
+ * request validation and answer shape, without a stream): the web page's state and actions use it.
+ */
+export function localCaller(routes: Route[]) {
+  const compiled = routes.map(compile);
+  return async (method: "GET" | "POST", path: string, raw: Record<string, unknown> = {}) => {
+    const url = new URL(path, "http://labd");
+    const route = compiled.find((r) => r.method === method && r.regex.test(url.pathname));
+    if (!route || route.upload || route.live)
+      throw new UsageError(`no such API path ${method} ${url.pathname}`);
+    const m = route.regex.exec(url.pathname)!;
+    const params: Record<string, string> = {};
+    route.keys.forEach((k, i) => {
+      params[k] = decodeParam(m[i + 1]!);
+    });
+    const where = `${method} ${route.pattern}`;
+    const body = route.api?.body ? parseRequest(route.api.body, raw, where) : raw;
+    const none = () => {};
+    const result = answerOf(
+      route,
+      await route.handler({
+        params,
+        query: url.searchParams,
+        body: body as Record<string, unknown>,
+        stream: false,
+        write: none,
+        emit: none,
+        onClose: none,
+        receive: () => Promise.reject(new UsageError(`${where} takes no upload in process`)),
+      }),
+    );
+    // The same plain data a socket client would get.
+    return JSON.parse(JSON.stringify(result ?? null)) as unknown;
+  };
+}
+
 /** The handler's result in the route's documented shape (missing values become null). */
 function answerOf(route: Route, result: unknown): unknown {
   if (!route.api || route.live) return result;

@@ -6,6 +6,8 @@
 // lab's services (DHCP, DNS, mirror) answer only on the bridge, and from outside only replies
 // enter the lab subnet (as libvirt's NAT networks do).
 
+import type { Observed } from "../host/iptables.js";
+
 export const CHAINS = {
   forward: { table: "filter", chain: "LAB-FORWARD", parent: "FORWARD" },
   input: { table: "filter", chain: "LAB-INPUT", parent: "INPUT" },
@@ -75,40 +77,8 @@ const serviceRule = (
   verdict: "ACCEPT" | "DROP",
 ) => [...where, "-p", proto, ...comment, "-m", proto, "--dport", String(port), "-j", verdict];
 
-/** What `iptables -S` shows for one table: chains that exist and rules per chain. */
-export interface ObservedTable {
-  chains: Set<string>;
-  rules: Map<string, string[][]>;
-}
-
-/** Parses `iptables -t TABLE -S` output into chains and rule specs (quotes removed). */
-export function parseIptablesS(text: string): ObservedTable {
-  const chains = new Set<string>();
-  const rules = new Map<string, string[][]>();
-  for (const line of text.split("\n")) {
-    const words = splitWords(line.trim());
-    if (words[0] === "-P" || words[0] === "-N") chains.add(words[1]!);
-    if (words[0] === "-A") {
-      const list = rules.get(words[1]!) ?? [];
-      list.push(words.slice(2));
-      rules.set(words[1]!, list);
-    }
-  }
-  return { chains, rules };
-}
-
-function splitWords(line: string): string[] {
-  const out: string[] = [];
-  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
-  for (let m = re.exec(line); m; m = re.exec(line))
-    out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]!);
-  return out;
-}
-
 const same = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((w, i) => w === b[i]);
-
-export type Observed = Record<"filter" | "nat", ObservedTable>;
 
 /** argv (after `iptables -w`) that bring the rules of one network into place; empty when already there. */
 export function planNetworkRulesUp(n: NetRuleInput, observed: Observed): string[][] {

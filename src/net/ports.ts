@@ -6,7 +6,7 @@
 // its own address from outside. Every rule carries the comment lab-port:<vm>, so a VM's rules are
 // found and removed exactly; the comment is not "lab:<net>", which marks a network's rules.
 import { ConflictError, UsageError } from "../errors.js";
-import type { ObservedTable } from "./iptables-plan.js";
+import type { ObservedTable } from "../host/iptables.js";
 
 export interface PortForward {
   host: number;

@@ -1,8 +1,7 @@
-// How labd carries the web page: a WebService fed by its own API (over its socket, as the CLI
-// calls it), its event log, the mirror's listeners and the VMs' serial logs, and the one API
-// path `lab web` uses to start it.
+// How labd carries the web page: a WebService fed by its own API (called in process through
+// the routes the CLI calls over the socket), its event log, the mirror's listeners and the
+// VMs' serial logs, and the one API path `lab web` uses to start it.
 import { open } from "node:fs/promises";
-import { LabClient } from "../client/client.js";
 import type { LabContext } from "../context.js";
 import type { Route } from "../daemon/server.js";
 import { UsageError } from "../errors.js";
@@ -46,10 +45,14 @@ function fleetSource(): StateSource["fleet"] {
   };
 }
 
-export function createWebService(ctx: LabContext, log: (msg: string) => void): WebService {
-  const client = new LabClient({ home: ctx.paths.home, run: ctx.paths.run });
-  const api = (method: "GET" | "POST", path: string, body?: unknown) =>
-    client.call(method, path, body, { noAutostart: true });
+/** Local API calls: labd's own routes in process (daemon/server.ts localCaller). */
+export type LocalApi = (
+  method: "GET" | "POST",
+  path: string,
+  body?: Record<string, unknown>,
+) => Promise<unknown>;
+
+export function createWebService(ctx: LabContext, api: LocalApi, log: (msg: string) => void): WebService {
   return new WebService({
     tokenFile: ctx.paths.webToken,
     eventsFile: ctx.paths.events,

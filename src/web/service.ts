@@ -21,7 +21,7 @@ export interface WebDeps {
   events: EventLog;
   state: StateSource;
   /** Calls labd's own API (the same paths and rules as the CLI's). */
-  api: (method: "GET" | "POST", path: string, body?: unknown) => Promise<unknown>;
+  api: (method: "GET" | "POST", path: string, body?: Record<string, unknown>) => Promise<unknown>;
   log: (msg: string) => void;
 }
 

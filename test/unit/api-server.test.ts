@@ -5,8 +5,10 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { route } from "../../src/api/route.js";
 import { LabClient } from "../../src/client/client.js";
-import { createServer, jsonDepth, MAX_BODY_BYTES } from "../../src/daemon/server.js";
+import { createServer, jsonDepth, localCaller, MAX_BODY_BYTES } from "../../src/daemon/server.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lab-api-"));
 const client = new LabClient({ home: dir, run: dir });
@@ -76,5 +78,32 @@ describe("control API on bad requests", () => {
     });
     // The server keeps serving.
     await expect(client.call("POST", "/v1/echo/x", { a: 1 })).resolves.toEqual({ keys: ["a"] });
+  });
+});
+
+describe("labd's routes called in process (the web page's state and actions)", () => {
+  const body = z.object({ n: z.number().int() });
+  const answer = z.object({ name: z.string(), n: z.number(), missing: z.string().nullable().default(null) });
+  const typed = route({ method: "POST", path: "/v1/things/:name", summary: "t", body, answer });
+  const call = localCaller([
+    {
+      method: "POST",
+      pattern: typed.path,
+      api: typed,
+      handler: async (req) => ({ name: req.params.name, n: (req.body as { n: number }).n }),
+    },
+  ]);
+
+  it("matches the path, decodes its parameters and answers in the route's shape", async () => {
+    expect(await call("POST", "/v1/things/a%20b", { n: 2 })).toEqual({ name: "a b", n: 2, missing: null });
+  });
+
+  it("validates the request as the socket does", async () => {
+    await expect(call("POST", "/v1/things/a", { n: "two" })).rejects.toThrow(/n/);
+  });
+
+  it("refuses a path or method it does not serve", async () => {
+    await expect(call("GET", "/v1/things/a")).rejects.toThrow(/no such API path/);
+    await expect(call("POST", "/v1/other")).rejects.toThrow(/no such API path/);
   });
 });

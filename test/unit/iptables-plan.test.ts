@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  type Observed,
-  parseIptablesS,
-  planNetworkRulesDown,
-  planNetworkRulesUp,
-  taggedNetworks,
-} from "../../src/net/iptables-plan.js";
+import { type Observed, parseIptablesS } from "../../src/host/iptables.js";
+import { planNetworkRulesDown, planNetworkRulesUp, taggedNetworks } from "../../src/net/iptables-plan.js";
 
 const net = { network: "default", subnet: "172.16.11.0/24", bridge: "labbr0", gateway: "172.16.11.1" };
 const empty = (): Observed => ({

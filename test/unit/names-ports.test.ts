@@ -1,6 +1,6 @@
 // Long VM names' taps, the port-forward planner, and the pure parts of lab exec / lab cp.
 import { describe, expect, it } from "vitest";
-import { parseIptablesS } from "../../src/net/iptables-plan.js";
+import { parseIptablesS } from "../../src/host/iptables.js";
 import { checkPortsFree, parsePublish, planPortRules } from "../../src/net/ports.js";
 import { copyVm, parseCopyEnd, remoteCommand, scpArgv } from "../../src/ssh/remote.js";
 import { IFNAMSIZ, tapName, validateVmName } from "../../src/state/names.js";
