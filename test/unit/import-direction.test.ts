@@ -32,7 +32,7 @@ function tsFiles(dir: string): string[] {
 }
 
 /** The relative modules a file loads: static imports and re-exports that are not type-only, and dynamic imports. */
-export function valueImports(text: string): string[] {
+function valueImports(text: string): string[] {
   const found: string[] = [];
   const statics = /^\s*(?:import|export)\s+(?!type\b)(?:[^;]*?\s+from\s+)?["'](\.[^"']+)["']/gms;
   for (const m of text.matchAll(statics)) found.push(m[1]!);
