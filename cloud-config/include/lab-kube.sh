@@ -10,7 +10,7 @@
 #                                     apiserver URL, token, certificate and kubelet client CA -> etcd
 #                                     with a TTL, for the nodes (once, or again every SECONDS)
 #   lab-kube kubeconfig COMPONENT     /var/lib/lab/kubernetes/COMPONENT.kubeconfig from etcd
-#   lab-kube kubelet-config           kubelet's configuration file
+#   lab-kube kubelet-config           installs kubelet's configuration file (built by lab)
 #   lab-kube scheduler-config         kube-scheduler's configuration file (KubeSchedulerConfiguration)
 #   lab-kube addons                   applies the cluster DNS (CoreDNS) once the API server answers
 #   lab-kube cni                      CNI config for this node's flannel subnet
@@ -287,29 +287,13 @@ KUBECONFIG
   mv -f "$STATE/$1.kubeconfig.tmp" "$STATE/$1.kubeconfig"
 }
 
+# The kubelet's configuration is built by lab on the host (src/kube/kubelet-config.ts), where
+# the cluster's values are known, and written by the role cloud-config; installed where the unit
+# reads it, next to the client CA it names.
 cmd_kubelet_config() {
-  load
+  [ -r "$ETC/kubelet-config.yaml" ] || die "$ETC/kubelet-config.yaml is missing: was this machine made by an older lab? recreate it"
   mkdir -p "$STATE"
-  cat >"$STATE/kubelet-config.yaml.tmp" <<KUBELET
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-cgroupDriver: systemd
-containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
-clusterDNS:
-  - $CLUSTER_DNS
-clusterDomain: $CLUSTER_DOMAIN
-authentication:
-  anonymous:
-    enabled: false
-  webhook:
-    enabled: true
-  x509:
-    clientCAFile: $STATE/kubelet-client-ca.crt
-authorization:
-  mode: Webhook
-failSwapOn: false
-resolvConf: /run/systemd/resolve/resolv.conf
-KUBELET
+  install -m 0644 "$ETC/kubelet-config.yaml" "$STATE/kubelet-config.yaml.tmp"
   mv -f "$STATE/kubelet-config.yaml.tmp" "$STATE/kubelet-config.yaml"
 }
 

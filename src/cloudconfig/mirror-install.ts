@@ -87,6 +87,7 @@ const PLACEHOLDER_STAND_INS: PlaceholderValues = {
   role: "x",
   fleet_metadata: "role=x",
   mirror_url: "http://192.0.2.1:1",
+  kubelet_config: "x",
 };
 
 function checked(input: MirrorInstallInput): MirrorInstallInput {

@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { NotFoundError, UsageError } from "../errors.js";
+import { kubeletConfig } from "../kube/kubelet-config.js";
 import { repoRoot } from "../state/repo.js";
 import { parseYamlData } from "../yaml-data.js";
 import { validateCloudConfig, validateExtraValues } from "./schema.js";
@@ -46,6 +47,8 @@ export async function renderCloudConfig(templatesDir: string, input: CloudConfig
     role: input.role,
     fleet_metadata: `role=${input.role}`,
     mirror_url: input.mirrorUrl,
+    // The defaults; `lab up` writes its network's own after it (lab/file/desired.ts withClusterPlan).
+    kubelet_config: kubeletConfig(),
   };
   const includes = await readIncludes(templatesDir, includedFiles(template));
   let tree = substitutePlaceholders(template, file, values, input.sshKeys, includes);

@@ -15,6 +15,7 @@ export const SCALAR_PLACEHOLDERS = [
   "role",
   "fleet_metadata",
   "mirror_url",
+  "kubelet_config",
 ] as const;
 
 /** A string value that is exactly this placeholder becomes the list of ssh keys. */

@@ -100,6 +100,27 @@ function etcdExpected(name: string, ip: string, keys: string[]) {
   };
 }
 
+// What the kubelet reads (KubeletConfiguration v1beta1), with lab.yaml's default service range.
+const KUBELET_DEFAULT = `apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
+clusterDNS:
+  - 10.10.0.10
+clusterDomain: cluster.local
+authentication:
+  anonymous:
+    enabled: false
+  webhook:
+    enabled: true
+  x509:
+    clientCAFile: /var/lib/lab/kubernetes/kubelet-client-ca.crt
+authorization:
+  mode: Webhook
+failSwapOn: false
+resolvConf: /run/systemd/resolve/resolv.conf
+`;
+
 function kubernetesExpected(name: string, ip: string, endpoint: string, keys: string[]) {
   return {
     hostname: name,
@@ -107,6 +128,7 @@ function kubernetesExpected(name: string, ip: string, endpoint: string, keys: st
     write_files: [
       { path: "/opt/lab/bin/lab-kube", permissions: "0755", owner: "root", content: labKube },
       { path: "/etc/lab/addons/coredns.yaml", permissions: "0644", owner: "root", content: coredns },
+      { path: "/etc/lab/kubelet-config.yaml", permissions: "0644", owner: "root", content: KUBELET_DEFAULT },
       {
         path: "/etc/lab/cluster.env",
         permissions: "0644",

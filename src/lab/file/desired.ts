@@ -3,6 +3,7 @@
 import path from "node:path";
 import { deepMerge } from "../../cloudconfig/tree.js";
 import { ETCD_ROLE } from "../../etcd/members.js";
+import { KUBELET_CONFIG_PATH, kubeletConfig } from "../../kube/kubelet-config.js";
 import type { ImageDecl, LabFile, NetworkDecl } from "./schema.js";
 
 export interface DesiredNetwork {
@@ -146,7 +147,14 @@ export function withClusterPlan(
     `NODE_PORTS=${cluster.nodePorts}`,
   ];
   const ours = {
-    write_files: [{ path: KUBERNETES_ENV_PATH, permissions: "0644", content: `${lines.join("\n")}\n` }],
+    write_files: [
+      { path: KUBERNETES_ENV_PATH, permissions: "0644", content: `${lines.join("\n")}\n` },
+      {
+        path: KUBELET_CONFIG_PATH,
+        permissions: "0644",
+        content: kubeletConfig({ serviceRange: cluster.serviceRange }),
+      },
+    ],
   };
   return extra === undefined ? ours : (deepMerge(ours, extra) as Record<string, unknown>);
 }
