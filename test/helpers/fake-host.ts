@@ -16,6 +16,8 @@ export interface Answer {
   throws?: Error;
   /** Answer only this many times (unlimited when unset). */
   times?: number;
+  /** What the program would leave behind (a file it writes), done before the answer. */
+  effect?: (argv: readonly string[]) => Promise<void>;
 }
 
 export interface FakeHost extends Host {
@@ -41,6 +43,7 @@ export function fakeHost(script: Answer[] = [], opts: { strict?: boolean } = {})
     const a = answer(argv);
     if (!a && opts.strict) throw new Error(`fake host: no answer for ${argv.join(" ")}`);
     if (a?.throws) throw a.throws;
+    await a?.effect?.(argv);
     const result = {
       argv,
       exitCode: a?.exitCode ?? 0,

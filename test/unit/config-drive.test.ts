@@ -9,7 +9,7 @@ import {
   writeConfigDrive,
 } from "../../src/cloudconfig/config-drive.js";
 import { HostToolError } from "../../src/errors.js";
-import type { Host, RunOptions, RunResult } from "../../src/host/host.js";
+import { fakeHost } from "../helpers/fake-host.js";
 
 const input: ConfigDriveInput = {
   uuid: "6d5f4b1e-8e1c-4f4e-9a43-0c2b7d1f2a11",
@@ -20,28 +20,21 @@ const input: ConfigDriveInput = {
 };
 
 /** Records argv; "builds" the ISO by writing a marker at the -o path, or fails when asked. */
-function fakeHost(fail = false): Host & { calls: string[][] } {
-  const calls: string[][] = [];
-  return {
-    calls,
-    async run(argv: readonly string[], _opts?: RunOptions): Promise<RunResult> {
-      calls.push([...argv]);
-      if (fail) throw new HostToolError(argv, 5, "genisoimage: No space left on device");
-      const out = argv[argv.indexOf("-o") + 1];
-      if (out) await writeFile(out, `iso of ${argv[argv.length - 1]}`);
-      return { argv, exitCode: 0, stdout: "", stderr: "", durationMs: 1 };
-    },
-    async spawn() {
-      throw new Error("not used");
-    },
-    async pipe() {
-      throw new Error("not used");
-    },
-    async exec() {
-      throw new Error("not used");
-    },
-  };
-}
+const isoHost = (fail = false) =>
+  fakeHost(
+    [
+      fail
+        ? { match: () => true, exitCode: 5, stderr: "genisoimage: No space left on device" }
+        : {
+            match: () => true,
+            effect: async (argv) => {
+              const out = argv[argv.indexOf("-o") + 1];
+              if (out) await writeFile(out, `iso of ${argv[argv.length - 1]}`);
+            },
+          },
+    ],
+    { strict: true },
+  );
 
 describe("config-2 files", () => {
   it("puts user_data and meta_data.json under openstack/latest", () => {
@@ -107,7 +100,7 @@ describe("writeConfigDrive", () => {
   });
 
   it("writes the tree and builds the ISO from it under a temporary name", async () => {
-    const host = fakeHost();
+    const host = isoHost();
     await writeConfigDrive(host, configDir, iso, input);
     expect(await readFile(path.join(configDir, "openstack/latest/user_data"), "utf8")).toBe(input.userData);
     expect(
@@ -130,7 +123,7 @@ describe("writeConfigDrive", () => {
     const dead = 2 ** 31 - 1;
     await mkdir(path.join(path.dirname(configDir), `.tmp-${dead}-deadbeef-config-2`));
     await writeFile(path.join(path.dirname(configDir), `.tmp-${dead}-cafe-config-2.iso`), "half an iso");
-    await writeConfigDrive(fakeHost(), configDir, iso, input);
+    await writeConfigDrive(isoHost(), configDir, iso, input);
     expect((await readdir(path.join(configDir, "openstack/latest"))).sort()).toEqual([
       "meta_data.json",
       "user_data",
@@ -139,14 +132,14 @@ describe("writeConfigDrive", () => {
   });
 
   it("skips the ISO when no path is given", async () => {
-    const host = fakeHost();
+    const host = isoHost();
     await writeConfigDrive(host, configDir, undefined, input);
     expect(host.calls).toEqual([]);
     expect(await readdir(path.dirname(configDir))).toEqual(["config-2"]);
   });
 
   it("leaves no partial ISO when genisoimage fails", async () => {
-    await expect(writeConfigDrive(fakeHost(true), configDir, iso, input)).rejects.toBeInstanceOf(
+    await expect(writeConfigDrive(isoHost(true), configDir, iso, input)).rejects.toBeInstanceOf(
       HostToolError,
     );
     expect(await readdir(path.dirname(configDir))).toEqual(["config-2"]);

@@ -44,7 +44,10 @@ describe("names that are Object.prototype properties", () => {
     await expect(
       store.update((l) => {
         l.networks.default = net;
-        l.identities["__proto__"] = planIdentity(l, net, "__proto__"); // an own key: the record has no prototype
+        // An own key named __proto__: the record has no prototype, so this is data, not the accessor.
+        // biome-ignore lint/suspicious/noProto: the point of the test
+        // biome-ignore lint/complexity/useLiteralKeys: written as a computed key on purpose
+        l.identities["__proto__"] = planIdentity(l, net, "__proto__");
       }),
     ).rejects.toThrow(/cannot hold a record named "__proto__"/);
     const STORABLE = NAMES.filter((n) => n !== "__proto__");
