@@ -74,11 +74,10 @@ describe("fleet client retries", () => {
 
   it("gives up after the bound with what fleet said and a hint", async () => {
     const { url, seen } = await serve(() => ({ status: 500, body: FLEET_500 }));
-    const started = Date.now();
+    // A client that ignored the bound would retry forever: the test's timeout ends it.
     const err = await new FleetClient(url, { retry: { ...FAST, forMs: 300 } })
       .units()
       .catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(err).toBeInstanceOf(FleetApiError);
     const e = err as FleetApiError;
     expect(e.message).toMatch(
@@ -91,12 +90,11 @@ describe("fleet client retries", () => {
 
   it("never pauses past the command's deadline", async () => {
     const { url, seen } = await serve(() => ({ status: 500, body: FLEET_500 }));
+    // forMs alone would keep it retrying for a minute, past this test's timeout.
     const c = new FleetClient(url, { retry: { ...FAST, forMs: 60_000 }, deadline: Date.now() + 200 });
-    const started = Date.now();
-    await expect(c.units()).rejects.toThrow(/gave up after \d+ attempts/);
-    expect(Date.now() - started).toBeLessThan(5000);
+    await expect(c.units()).rejects.toThrow(/gave up after \d+ attempts over 0 s/);
     expect(seen.length).toBeGreaterThan(1);
-  });
+  }, 20_000);
 
   it("a 500 with no retries allowed still names the status and hints", async () => {
     const { url, seen } = await serve(() => ({ status: 503 }));

@@ -35,9 +35,8 @@ describe("YAML alias expansion", () => {
   it("refuses a lab file whose cloudConfig expands to billions of values, quickly", () => {
     const text = lab(bomb(10, "            "));
     expect(text.length).toBeLessThan(2000);
-    const started = performance.now();
+    // Expanding it would take billions of values: without the bound this never ends (the test's timeout).
     expect(() => parseLabText(text, "lab.yaml")).toThrow(/lab\.yaml: expands to more than 100000 values/);
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it("takes aliases that stay small, and refuses a recursive one", () => {
