@@ -124,12 +124,15 @@ export async function waitFor(
   const seen = new Map<string, Set<string>>();
   const where = new Map<string, string>();
   const activeSince = new Map<string, number>();
+  /** The machine each unit was last seen on, so a timeout can point at its journal. */
+  const lastOn = new Map<string, string>();
   const settle = wait.settleMs ?? SETTLE_MS;
   for (let attempt = 1; pending.size > 0; attempt++) {
     wait.signal?.throwIfAborted();
     const { units, states, machines } = await readSnapshot(fleet, (wait.intervalMs ?? 1000) * 0.9);
     for (const name of [...pending]) {
       const mine = states.filter((s) => s.name === name);
+      if (mine.length === 1) lastOn.set(name, mine[0]!.machineID);
       const failed = mine.find((s) => s.systemdActiveState === "failed");
       if (failed) throw unitFailed(name, failed);
       const unit = units.find((u) => u.name === name);
@@ -165,9 +168,11 @@ export async function waitFor(
     if (pending.size === 0) return;
     if ((wait.blockAttempts > 0 && attempt >= wait.blockAttempts) || Date.now() > deadline) {
       const stand = [...pending].map((n) => `${n}: ${where.get(n) ?? "?"}`).join("; ");
+      // One unit on one machine: its machine goes along, so the caller can show that unit's journal.
+      const only = pending.size === 1 ? lastOn.get([...pending][0]!) : undefined;
       throw new FleetApiError(`timed out waiting for ${[...pending].join(", ")} to be ${target} (${stand})`, {
         hint: "see 'lab fleet list-units' and 'lab fleet journal UNIT'",
-        details: { pending: [...pending] },
+        details: { pending: [...pending], ...(only ? { machineID: only } : {}) },
       });
     }
     await pause(wait.intervalMs ?? 1000, wait.signal);

@@ -127,6 +127,16 @@ describe("waiting for units as lab fleet start does", () => {
     await expect(waitFor(never, ["g.service"], "launched", { ...fast, blockAttempts: 3 })).rejects.toThrow(
       "timed out waiting for g.service to be launched (g.service: active on 1/2 machine(s))",
     );
+
+    // A placed unit that stays down names its machine, so lab up can show that unit's journal.
+    const dead = fleetThrough([PLACED], [[state("p.service", 1, "inactive", "dead")]]);
+    const late = (await waitFor(dead, ["p.service"], "launched", { ...fast, blockAttempts: 3 }).catch(
+      (e) => e,
+    )) as FleetApiError;
+    expect(late.message).toBe(
+      "timed out waiting for p.service to be launched (p.service: on a1a1a1a1: inactive/dead)",
+    );
+    expect(late.details).toMatchObject({ pending: ["p.service"], machineID: MACHINES[1]!.id });
   });
 
   it("concurrent waits on one fleet share each check; a failed read is asked again", async () => {
