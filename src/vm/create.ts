@@ -20,7 +20,7 @@ import {
   validateRoleName,
   validateVmName,
 } from "../state/names.js";
-import { withRollback } from "../state/undo.js";
+import { withRollback } from "../state/steps.js";
 import { defaultMemoryMiB } from "./defaults.js";
 import { createOverlay, removeVmFiles, writeVmConfigDrive } from "./files.js";
 import { planIdentity } from "./identity.js";

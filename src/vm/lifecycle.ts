@@ -11,7 +11,7 @@ import { readText } from "../state/atomic.js";
 import { faultPoint } from "../state/faults.js";
 import { groupDir } from "../state/group.js";
 import { validateVmName } from "../state/names.js";
-import { withRollback } from "../state/undo.js";
+import { withRollback } from "../state/steps.js";
 import { resolveAccel } from "./accel.js";
 import { createOverlay, removeVmFiles, writeVmConfigDrive } from "./files.js";
 import { removeVmPorts } from "./ports.js";
