@@ -6,12 +6,17 @@ import { faultPoint } from "./faults.js";
 
 export type Undo = () => Promise<void>;
 
-/** One step over a shared state `S`; what it makes, it undoes with the function it returns. */
+/**
+ * One step over a shared state `S`; what it makes, it undoes with the function `run` returns.
+ * A step that can fail half-way (a tap made, its port not) gives `undo` instead: it is recorded
+ * before the step runs, so it must be safe whatever the step got to.
+ */
 export interface Step<S> {
   readonly name: string;
   /** A LAB_FAULTS point (src/state/faults.ts) checked just before the step runs. */
   readonly fault?: string;
-  run(state: S): Promise<Undo | undefined | void>;
+  run(state: S): Promise<Undo> | Promise<void>;
+  undo?(state: S): Promise<void>;
 }
 
 /** Steps that do not depend on each other, run at the same time; each still records its own undo. */
@@ -30,9 +35,10 @@ export class UndoStack {
   }
 
   /** Runs every undo in reverse order; an undo that fails does not stop the others. */
-  async rollback(): Promise<string[]> {
+  async rollback(onUndo?: (name: string) => void): Promise<string[]> {
     const failures: string[] = [];
     for (const { name, fn } of this.undos.reverse()) {
+      onUndo?.(name);
       try {
         await fn();
       } catch (err) {
@@ -48,12 +54,15 @@ export class UndoStack {
  * Runs `body` with an undo stack; rolls back and rethrows if it fails. Undos that fail go with
  * the error, as details.rollbackFailures ("step: message" each).
  */
-export async function withRollback<T>(body: (undo: UndoStack) => Promise<T>): Promise<T> {
+export async function withRollback<T>(
+  body: (undo: UndoStack) => Promise<T>,
+  onUndo?: (name: string) => void,
+): Promise<T> {
   const undo = new UndoStack();
   try {
     return await body(undo);
   } catch (err) {
-    const failures = await undo.rollback();
+    const failures = await undo.rollback(onUndo);
     if (failures.length === 0) throw err;
     const e: { details?: Record<string, unknown> } =
       err !== null && typeof err === "object" ? err : new InternalError(String(err));
@@ -65,6 +74,8 @@ export async function withRollback<T>(body: (undo: UndoStack) => Promise<T>): Pr
 export interface RunStepsOptions {
   /** Told of each step as it starts (progress lines, tests). */
   onStep?: (name: string) => void;
+  /** Told of each undo as it starts, after a failure. */
+  onUndo?: (name: string) => void;
 }
 
 async function runEntry<S>(entry: StepEntry<S>, state: S, undo: UndoStack, opts: RunStepsOptions) {
@@ -77,6 +88,8 @@ async function runEntry<S>(entry: StepEntry<S>, state: S, undo: UndoStack, opts:
   }
   opts.onStep?.(entry.name);
   if (entry.fault) faultPoint(entry.fault);
+  const { undo: early } = entry;
+  if (early) undo.push(entry.name, () => early.call(entry, state));
   const fn = await entry.run(state);
   if (fn) undo.push(entry.name, fn);
 }
@@ -89,7 +102,7 @@ export async function runSteps<S>(
 ): Promise<void> {
   await withRollback(async (undo) => {
     for (const entry of steps) await runEntry(entry, state, undo, opts);
-  });
+  }, opts.onUndo);
 }
 
 /** The names of the steps in the order they start (those run together in list order). */
