@@ -90,6 +90,11 @@ export function reportError(err: unknown, opts: { json?: boolean; debug?: boolea
   }
   process.stderr.write(`${paint(["bold", "red"], "error:", process.stderr)} ${e.message}\n`);
   if (e.hint) process.stderr.write(`${paint("cyan", "hint:", process.stderr)} ${e.hint}\n`);
+  // What a failed operation could not put back is left on the host: say so, never drop it.
+  const rollback = e.details?.rollbackFailures;
+  if (Array.isArray(rollback))
+    for (const f of rollback)
+      process.stderr.write(`${paint("yellow", "not undone:", process.stderr)} ${f}\n`);
   const stderr = e.details?.stderr;
   if (typeof stderr === "string" && stderr.trim() && e.code === "host_tool") {
     const argv = e.details?.argv as string[] | undefined;

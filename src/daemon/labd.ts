@@ -54,7 +54,7 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
   let server: Server;
   let ctx: LabContext;
   let web: ReturnType<typeof createWebService> | undefined;
-  const supervisor = new VmSupervisor();
+  let supervisor: VmSupervisor;
   let markReady: () => void = () => undefined;
   const reconciled = new Promise<void>((resolve) => {
     markReady = resolve;
@@ -72,7 +72,7 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
     // before records existed. A missing ledger is not created by merely starting.
     if (ledger.existed) await ledger.update(() => undefined);
     const host = createHost();
-    ctx = {
+    supervisor = new VmSupervisor({
       host,
       paths: p,
       ledger,
@@ -80,10 +80,9 @@ export async function startDaemon(dirs: LabDirs, log: (msg: string) => void): Pr
       ovs: new OvsInstance(host, p),
       dnsmasq: new Dnsmasq(host, p),
       lock: new Mutex(),
-      watcher: supervisor,
       mirror,
-    };
-    supervisor.ctx = ctx;
+    });
+    ctx = supervisor.ctx;
     await rm(p.socket, { force: true });
     let call: LocalApi | undefined;
     web = createWebService(ctx, (method, path, body) => call!(method, path, body), log);

@@ -5,7 +5,7 @@ import { imageRunsUnits, mirrorInstallExtra, roleArtifacts } from "../cloudconfi
 import { defaultTemplatesDir } from "../cloudconfig/render.js";
 import type { LabContext } from "../context.js";
 import { NotFoundError } from "../errors.js";
-import { resolveImage } from "../image/resolve.js";
+import type { ImageManifest } from "../image/manifest.js";
 import type { NetworkSpec, VmSpec } from "../state/ledger.js";
 import { mirrorPort } from "./port.js";
 import { findArtifact } from "./store.js";
@@ -24,9 +24,10 @@ export async function installExtraFor(
   ctx: LabContext,
   spec: VmSpec,
   net: NetworkSpec,
+  /** The manifest of the image the VM boots (resolved once by the caller). */
+  manifest: ImageManifest,
 ): Promise<Record<string, unknown> | undefined> {
-  const image = await resolveImage(ctx.paths, spec.image);
-  if (!imageRunsUnits(image.manifest)) return undefined;
+  if (!imageRunsUnits(manifest)) return undefined;
   const names = await roleArtifacts(defaultTemplatesDir(), spec.role);
   if (names.length === 0) return undefined;
   const artifacts = [];

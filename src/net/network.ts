@@ -16,7 +16,7 @@ import { enableIpForwarding } from "../host/sysctl.js";
 import { faultPoint } from "../state/faults.js";
 import type { Ledger, NetworkSpec } from "../state/ledger.js";
 import { validateNetName } from "../state/names.js";
-import { withRollback } from "../state/undo.js";
+import { withRollback } from "../state/steps.js";
 import type { Reservation } from "./dnsmasq-config.js";
 import { planNetworkRulesDown, planNetworkRulesUp } from "./iptables-plan.js";
 import type { OvsEndpoint } from "./ovs-instance.js";

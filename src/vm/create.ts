@@ -1,17 +1,14 @@
-// `lab vm create`: validates everything first, writes the VM's identity to the ledger before any
-// file exists, then makes the overlay and the config-2 drive, and starts it unless --no-start.
+// `lab vm create`: validates everything first (the plan), then runs create-steps.ts: the ledger
+// before any file exists, then the start steps (or, with --no-start, the disk and drive only).
 
 import type { VmCreateRequest } from "../api/vms.js";
 import { defaultTemplatesDir, listRoles } from "../cloudconfig/render.js";
 import type { LabContext } from "../context.js";
 import { ConflictError, NotFoundError, UsageError } from "../errors.js";
-import { listImages, resolveImage } from "../image/resolve.js";
-import { reservationsFor } from "../net/network.js";
+import { listImages, type ResolvedImage, resolveImage } from "../image/resolve.js";
 import { DEFAULT_NETWORK } from "../net/plan.js";
 import { checkPortsFree, formatPort, parsePublish } from "../net/ports.js";
-import { ensureLabKeyPair } from "../ssh/keys.js";
 import { parsePublicKey } from "../ssh/public-key.js";
-import { faultPoint } from "../state/faults.js";
 import { RestartPolicy, type VmSpec } from "../state/ledger.js";
 import {
   tapName,
@@ -20,12 +17,11 @@ import {
   validateRoleName,
   validateVmName,
 } from "../state/names.js";
-import { withRollback } from "../state/undo.js";
+import { runSteps } from "../state/steps.js";
+import { type CreateState, createSteps } from "./create-steps.js";
 import { defaultMemoryMiB } from "./defaults.js";
-import { createOverlay, removeVmFiles, writeVmConfigDrive } from "./files.js";
 import { planIdentity } from "./identity.js";
 import { getSpec, startVm } from "./lifecycle.js";
-import { removeVmPorts, syncVmPorts } from "./ports.js";
 import { specDifferences } from "./same-spec.js";
 import { type VmStatus, vmStatus } from "./status.js";
 import { checkTapFree } from "./tap.js";
@@ -61,8 +57,11 @@ async function pickImage(ctx: LabContext, requested?: string): Promise<string> {
   });
 }
 
-/** Turns a request into a VM spec, or a clear error; touches nothing. */
-async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
+/** Turns a request into a VM spec (and the image it boots), or a clear error; touches nothing. */
+async function planVm(
+  ctx: LabContext,
+  req: VmCreateRequest,
+): Promise<{ spec: VmSpec; image: ResolvedImage }> {
   const name = validateVmName(req.name);
   const role = validateRoleName(req.role || DEFAULT_ROLE);
   const roles = await listRoles(defaultTemplatesDir());
@@ -104,7 +103,7 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
   }
   const ports = (req.publish ?? []).map(parsePublish);
   checkPortsFree(name, ports, Object.values(ctx.ledger.read().vms));
-  return {
+  const spec: VmSpec = {
     name,
     role,
     image: image.name,
@@ -126,6 +125,7 @@ async function planVm(ctx: LabContext, req: VmCreateRequest): Promise<VmSpec> {
     wantRunning: false,
     createdAt: new Date().toISOString(),
   };
+  return { spec, image };
 }
 
 /** A VM's port forwards as one comparable string (sorted HOST:GUEST/PROTO). */
@@ -135,7 +135,7 @@ export async function createVm(
   ctx: LabContext,
   req: VmCreateRequest,
 ): Promise<{ status: VmStatus; changed: boolean }> {
-  const spec = await planVm(ctx, req);
+  const { spec, image } = await planVm(ctx, req);
   const existing = ctx.ledger.read().vms[spec.name];
   if (existing) {
     const kept = ctx.ledger.read().identities[spec.name];
@@ -156,34 +156,19 @@ export async function createVm(
   }
   const ledger = ctx.ledger.read();
   const net = ledger.networks[spec.network]!;
-  const identity = planIdentity(ledger, net, spec.name, req.ip);
-  const hadIdentity = ledger.identities[spec.name];
-  await withRollback(async (undo) => {
-    undo.push("dnsmasq", () => ctx.dnsmasq.reload(net, reservationsFor(ctx.ledger.read(), net.name)));
-    // Identity first: a crash from here on can leak a reservation, never hand it out twice.
-    await ctx.ledger.update((l) => {
-      l.identities[spec.name] = identity;
-      l.vms[spec.name] = spec;
-    });
-    undo.push("ledger", () =>
-      ctx.ledger.update((l) => {
-        delete l.vms[spec.name];
-        if (hadIdentity) l.identities[spec.name] = hadIdentity;
-        else delete l.identities[spec.name];
-      }),
-    );
-    undo.push("files", () => removeVmFiles(ctx, spec.name));
-    await ctx.dnsmasq.reload(net, reservationsFor(ctx.ledger.read(), net.name));
-    undo.push("ports", () => removeVmPorts(ctx, spec.name));
-    await syncVmPorts(ctx, spec.name);
-    faultPoint("vm-create:files");
-    await createOverlay(ctx, spec.name, await resolveImage(ctx.paths, spec.image));
-    // Rendered here so a bad template fails the create; the lab key and the ISO come with start.
-    const labKey = req.noStart ? [await ensureLabKeyPair(ctx.host, ctx.paths)] : [];
-    await writeVmConfigDrive(ctx, spec, labKey, { iso: !!req.noStart });
-  });
-  ctx.events.emit("vm.created", { vm: spec.name, ip: identity.ip, mac: identity.mac });
-  if (req.noStart) return { status: vmStatus(ctx, getSpec(ctx, spec.name), identity), changed: true };
-  const started = await startVm(ctx, spec.name);
-  return { status: started.status, changed: true };
+  const id = planIdentity(ledger, net, spec.name, req.ip);
+  const state: CreateState = {
+    ctx,
+    spec,
+    id,
+    net,
+    fresh: true,
+    image,
+    hadIdentity: ledger.identities[spec.name],
+  };
+  await runSteps(createSteps(!!req.noStart), state);
+  ctx.events.emit("vm.created", { vm: spec.name, ip: id.ip, mac: id.mac });
+  if (!req.noStart)
+    ctx.events.emit("vm.started", { vm: spec.name, ip: id.ip, mac: id.mac, accel: state.accel });
+  return { status: vmStatus(ctx, getSpec(ctx, spec.name), id), changed: true };
 }

@@ -56,18 +56,19 @@ function mergeExtras(
   return present.reduce((acc, e) => deepMerge(acc, e) as Record<string, unknown>, {});
 }
 
-export async function writeVmConfigDrive(
-  ctx: LabContext,
-  spec: VmSpec,
-  extraKeys: string[] = [],
-  /** Skip the ISO when the VM starts right away: start builds it again anyway. */
-  opts: { iso?: boolean } = {},
-): Promise<void> {
-  const ledger = ctx.ledger.read();
-  const id = ledger.identities[spec.name]!;
-  const net = ledger.networks[spec.network]!;
-  const sshKeys = [...spec.sshKeys, ...extraKeys];
-  const userData = await renderCloudConfig(defaultTemplatesDir(), {
+/** What a VM's cloud-config is rendered from: the VM, where it lives and the image it boots. */
+export interface UserDataInput {
+  spec: VmSpec;
+  id: Identity;
+  net: NetworkSpec;
+  image: ResolvedImage;
+  sshKeys: string[];
+}
+
+/** The VM's user_data (its role's cloud-config); the ledger supplies the other VMs (etcd members). */
+export async function renderVmUserData(ctx: LabContext, input: UserDataInput): Promise<string> {
+  const { spec, id, net } = input;
+  return renderCloudConfig(defaultTemplatesDir(), {
     name: spec.name,
     role: spec.role,
     ip: id.ip,
@@ -75,19 +76,27 @@ export async function writeVmConfigDrive(
     gateway: net.gateway,
     dns: net.gateway,
     domain: net.domain,
-    etcdEndpoint: etcdEndpoint(ledger, spec, id, net),
+    etcdEndpoint: etcdEndpoint(ctx.ledger.read(), spec, id, net),
     mirrorUrl: `http://${net.gateway}:${ctx.mirror?.port ?? mirrorPort()}`,
-    sshKeys,
-    extra: mergeExtras(spec.cloudConfig, await installExtraFor(ctx, spec, net)),
+    sshKeys: input.sshKeys,
+    extra: mergeExtras(spec.cloudConfig, await installExtraFor(ctx, spec, net, input.image.manifest)),
   });
+}
+
+/** Writes the config-2 tree (and its ISO when the VM boots from one) from rendered user_data. */
+export async function writeVmConfigDrive(
+  ctx: LabContext,
+  input: { spec: VmSpec; id: Identity; userData: string; sshKeys: string[] },
+): Promise<void> {
+  const { spec, id } = input;
   const f = ctx.paths.vm(spec.name);
-  const iso = spec.configDrive === "iso" && opts.iso !== false ? f.configIso : undefined;
+  const iso = spec.configDrive === "iso" ? f.configIso : undefined;
   await writeConfigDrive(ctx.host, f.configDir, iso, {
     uuid: id.uuid,
     name: spec.name,
     hostname: spec.name,
-    userData,
-    sshKeys,
+    userData: input.userData,
+    sshKeys: input.sshKeys,
   });
 }
 

@@ -17,7 +17,12 @@ export class VmSupervisor implements VmWatcher {
   private watched = new Map<string, { pid: number; startedAt: number; timer?: NodeJS.Timeout }>();
   private crashes = new Map<string, number>();
   private restartTimers = new Map<string, NodeJS.Timeout>();
-  ctx!: LabContext;
+  /** The daemon's context, with this supervisor as its watcher. */
+  readonly ctx: LabContext;
+
+  constructor(base: Omit<LabContext, "watcher">) {
+    this.ctx = { ...base, watcher: this };
+  }
 
   watch(name: string, pid: number, exited?: Promise<Exit>): void {
     this.forget(name);
@@ -95,7 +100,12 @@ export class VmSupervisor implements VmWatcher {
           this.ctx.events.emit("vm.restarted", { vm: name, attempt: count + 1, delayMs: delay });
         })
         .catch((err: Error) => {
-          this.ctx.events.emit("vm.restart_failed", { vm: name, error: err.message });
+          const details = (err as { details?: Record<string, unknown> }).details;
+          this.ctx.events.emit("vm.restart_failed", {
+            vm: name,
+            error: err.message,
+            ...(details?.rollbackFailures ? { rollbackFailures: details.rollbackFailures } : {}),
+          });
           this.scheduleRestart(name, 0);
         });
     }, delay);

@@ -64,6 +64,36 @@ describe.skipIf(skip)("lab vm (real qemu, OVS and dnsmasq in a namespace)", () =
     expect(ledger.identities).toEqual({});
   });
 
+  it("a create whose start fails leaves no ledger entry, files, tap, port forward, reservation or qemu", async () => {
+    const before = {
+      links: await links(lab.ns),
+      rules: await iptablesSave(lab.ns),
+      children: await childProcesses(lab),
+    };
+    const hosts = path.join(lab.run, "dnsmasq/default.hosts");
+    // Before qemu starts (tap and drive made), and once it runs (it must be killed too).
+    for (const fault of ["vm-start:qemu", "vm-start:ready"]) {
+      await lab.lab(["daemon", "stop"]);
+      const r = await lab.lab(["vm", "create", "f1", "--role", "etcd", "--publish", "18080:80"], {
+        reject: false,
+        env: { LAB_FAULTS: fault },
+      });
+      expect(r.exitCode, fault).not.toBe(0);
+      expect(r.stderr).toMatch(`injected fault at ${fault}`);
+      expect(r.stderr).not.toMatch(/not undone/);
+      expect(await links(lab.ns)).toEqual(before.links);
+      expect(await iptablesSave(lab.ns)).toEqual(before.rules);
+      expect(await childProcesses(lab)).toEqual(before.children);
+      expect(existsSync(path.join(lab.home, "vms/f1"))).toBe(false);
+      expect(existsSync(path.join(lab.run, "vms/f1"))).toBe(false);
+      const ledger = JSON.parse(await readFile(path.join(lab.home, "lab.json"), "utf8"));
+      expect([ledger.vms, ledger.identities]).toEqual([{}, {}]);
+      expect(await readFile(hosts, "utf8")).not.toMatch(/f1/);
+    }
+    await lab.lab(["daemon", "stop"]);
+    expect(await lab.labJson<unknown[]>(["vm", "list"])).toEqual([]);
+  });
+
   it("boots two guests that get their reserved IPs and hostnames from ISO and 9p config drives", async () => {
     await lab.lab(["vm", "create", "node1", "--role", "etcd"]);
     await lab.lab(["vm", "create", "node2", "--role", "kubernetes", "--config-drive", "9p"]);

@@ -1,17 +1,19 @@
 // The CLI's pure pieces of issue 14: escaping guest output, dating and picking log lines, the
-// events filter, --wait's duration, sizes and rates, colour rules, conflicts that name fields, the
-// file-less views, and labd's log time marks on a real directory.
+// events filter, --wait's duration, sizes and rates, colour rules, undos an error reports,
+// conflicts that name fields, the file-less views, and labd's log time marks on a real directory.
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { colourOn, paint } from "../../src/cli/colour.js";
 import { escapeControl } from "../../src/cli/escape.js";
 import { eventFilter, historyEvents } from "../../src/cli/events-filter.js";
 import { EXIT_CODES } from "../../src/cli/exit-codes.js";
 import { formatSize, speedAndEta } from "../../src/cli/format.js";
 import { datedLines, formatLine, parseSince, selectLines } from "../../src/cli/logs.js";
+import { reportError } from "../../src/cli/output.js";
 import { parseWait } from "../../src/cli/wait.js";
+import { ConflictError } from "../../src/errors.js";
 import { globalRows, globalStatus, removeAllPlan } from "../../src/lab/global.js";
 import type { VmSpec } from "../../src/state/ledger.js";
 import { qemuSaid } from "../../src/vm/kvm-probe.js";
@@ -142,6 +144,24 @@ describe("small formats", () => {
     ).toBe("; qemu said: Could not access KVM kernel module: Permission denied / failed to initialize kvm");
     expect(qemuSaid("")).toBe("");
   });
+  it("an error prints each undo that failed after its hint, and keeps its exit code", () => {
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((s) => out.push(String(s)) > 0);
+    let code: number;
+    try {
+      const details = { rollbackFailures: ["tap: ovs-vsctl failed", "ledger: disk full"] };
+      code = reportError(new ConflictError("the drive could not be written", { hint: "h", details }), {});
+    } finally {
+      spy.mockRestore();
+    }
+    expect(code).toBe(4);
+    expect(out.join("").split("\n").slice(1, 4)).toEqual([
+      "hint: h",
+      "not undone: tap: ovs-vsctl failed",
+      "not undone: ledger: disk full",
+    ]);
+  });
+
   it("the exit code table is sorted and has one line per code", () => {
     const codes = EXIT_CODES.map(([c]) => c);
     expect(codes).toEqual([...new Set(codes)].sort((a, b) => a - b));
