@@ -13,7 +13,6 @@ import { type VmCreateRequest, vmRoutes } from "../api/vms.js";
 import { DaemonUnavailableError } from "../errors.js";
 import { firstProblemText } from "../field-problems.js";
 import { type CallOptions, LabClient } from "./client.js";
-import { imageFiles } from "./imports.js";
 import type { UploadFile } from "./upload-body.js";
 
 type Params = Record<string, string>;
@@ -84,6 +83,7 @@ export function labApi(client = new LabClient()) {
       /** Uploads a disk file or a bundle directory, read with the caller's own rights. */
       import: async (file: string, name: string | undefined, opts?: CallOptions) => {
         const source = path.resolve(file);
+        const { imageFiles } = await import("./imports.js");
         return upload(client, imageRoutes.upload, { name, origin: source }, await imageFiles(source), opts);
       },
       remove: (name: string) => send(client, imageRoutes.remove, { name }),

@@ -3,7 +3,7 @@
 import { mkdirSync, openSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
-import { UPLOAD_CONTENT_TYPE } from "../daemon/upload.js";
+import { UPLOAD_CONTENT_TYPE, uploadHeaderLine } from "../api/upload.js";
 import { DaemonUnavailableError, type ErrorShape, errorFromShape, PermissionError } from "../errors.js";
 import { type LabDirs, labDirs, paths } from "../state/paths.js";
 import { openUploadFiles, UploadBody, type UploadFile, uploadBody } from "./upload-body.js";
@@ -54,7 +54,7 @@ export class LabClient {
   ): Promise<T> {
     const opened = await openUploadFiles(files);
     try {
-      const header = `${JSON.stringify({ fields, files: opened.map((f) => ({ name: f.name, size: f.size })) })}\n`;
+      const header = uploadHeaderLine({ fields, files: opened.map((f) => ({ name: f.name, size: f.size })) });
       const total = opened.reduce((n, f) => n + f.size, 0);
       const body = uploadBody(header, opened, (bytes) =>
         opts.onProgress?.({ message: "uploading", bytes, total }),

@@ -1,5 +1,5 @@
 // The CLI's side of an upload: each file opened once, here, with the caller's own rights, and its
-// bytes streamed after a one-line JSON header (the daemon's side is daemon/upload.ts).
+// bytes streamed after a one-line JSON header (the format is api/upload.ts).
 import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import type http from "node:http";

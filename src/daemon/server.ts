@@ -4,6 +4,7 @@
 import http from "node:http";
 import type { ApiRoute } from "../api/route.js";
 import { parseRequest } from "../api/shape.js";
+import { UPLOAD_CONTENT_TYPE, type UploadHeader } from "../api/upload.js";
 import {
   type ErrorShape,
   InternalError,
@@ -13,7 +14,7 @@ import {
   UsageError,
 } from "../errors.js";
 import { firstProblemText } from "../field-problems.js";
-import { receiveUpload, UPLOAD_CONTENT_TYPE, type UploadHeader } from "./upload.js";
+import { receiveUpload } from "./upload.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** No request the CLI sends nests deeper; a deeper body is refused before it is parsed. */

@@ -1,47 +1,11 @@
-// Files a client hands to labd (image import, mirror import) arrive as bytes in the request, never
-// as paths: labd runs as root, so a path would be opened with rights the client may not have.
-// The body is one JSON line (fields and each file's name and size), then the files' bytes in order.
+// labd's side of an upload (image import, mirror import): the files' bytes written into a
+// directory labd made, as the body format in api/upload.ts lays them out.
 import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import type http from "node:http";
 import path from "node:path";
+import { MAX_HEADER_BYTES, parseUploadHeader, type UploadHeader } from "../api/upload.js";
 import { UsageError } from "../errors.js";
-
-export const UPLOAD_CONTENT_TYPE = "application/x-lab-upload";
-const MAX_HEADER_BYTES = 64 * 1024;
-const MAX_FILES = 16;
-/** File names in an upload: plain names, as a bundle's manifest names its files. */
-const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-export interface UploadHeader {
-  fields: Record<string, unknown>;
-  files: { name: string; size: number }[];
-}
-
-export function parseUploadHeader(line: string): UploadHeader {
-  let data: unknown;
-  try {
-    data = JSON.parse(line);
-  } catch {
-    throw new UsageError("upload header is not valid JSON");
-  }
-  const h = data as Partial<UploadHeader> | null;
-  const fields = h?.fields;
-  if (fields === null || typeof fields !== "object" || Array.isArray(fields))
-    throw new UsageError("upload header needs fields (an object)");
-  if (!Array.isArray(h?.files) || h.files.length === 0 || h.files.length > MAX_FILES)
-    throw new UsageError(`upload header needs 1 to ${MAX_FILES} files`);
-  const names = new Set<string>();
-  for (const f of h.files as unknown[]) {
-    const { name, size } = (f ?? {}) as { name?: unknown; size?: unknown };
-    if (typeof name !== "string" || !FILE_NAME.test(name) || names.has(name))
-      throw new UsageError(`upload file name ${JSON.stringify(name)} is not a plain, unique file name`);
-    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0)
-      throw new UsageError(`upload file ${name} has no valid size`);
-    names.add(name);
-  }
-  return { fields: fields as Record<string, unknown>, files: h.files as UploadHeader["files"] };
-}
 
 /** A block of zeros is skipped, not written: raw disks are mostly holes, and stay sparse. */
 function allZero(b: Buffer): boolean {
