@@ -3,7 +3,8 @@ import { z } from "zod";
 import { NetworkSpec } from "../state/ledger.js";
 import { VmRecord } from "../vm/record.js";
 import { OvsEndpoint } from "./networks.js";
-import { route } from "./route.js";
+import { daemonPaths } from "./paths.js";
+import { withSchemas } from "./route.js";
 
 export const Daemon = z
   .object({
@@ -39,31 +40,10 @@ export const HostRoutes = z.object({
   addresses: z.array(z.object({ ifname: z.string(), local: z.string(), prefixlen: z.number() })),
 });
 
-export const daemonRoutes = {
-  status: route({ method: "GET", path: "/v1/daemon", summary: "labd itself", answer: Daemon }),
-  stop: route({
-    method: "POST",
-    path: "/v1/daemon/stop",
-    summary: "stop labd (VMs keep running)",
-    answer: z.object({ stopping: z.boolean(), pid: z.number() }),
-  }),
-  recover: route({
-    method: "POST",
-    path: "/v1/recover",
-    summary: "rebuild ledger entries from VM directories",
-    body: z.strictObject({ plan: z.boolean().optional() }),
-    answer: RecoverAnswer,
-  }),
-  hostRoutes: route({
-    method: "GET",
-    path: "/v1/host/routes",
-    summary: "the host's IPv4 routes and addresses",
-    answer: HostRoutes,
-  }),
-  events: route({
-    method: "GET",
-    path: "/v1/events",
-    summary: "live events, one JSON line each, until the client leaves",
-    answer: Event,
-  }),
-};
+export const daemonRoutes = withSchemas(daemonPaths, {
+  status: { answer: Daemon },
+  stop: { answer: z.object({ stopping: z.boolean(), pid: z.number() }) },
+  recover: { body: z.strictObject({ plan: z.boolean().optional() }), answer: RecoverAnswer },
+  hostRoutes: { answer: HostRoutes },
+  events: { answer: Event },
+});

@@ -1,7 +1,8 @@
 // Image routes: the Image object of the store, the catalog entry, and what pull and import answer.
 import { z } from "zod";
 import { ImageManifestSchema } from "../image/manifest.js";
-import { route } from "./route.js";
+import { imagePaths } from "./paths.js";
+import { withSchemas } from "./route.js";
 import { nullable } from "./shape.js";
 
 export const Image = z
@@ -70,33 +71,11 @@ export const ImageUploadFields = z.strictObject({
   origin: z.string().optional(),
 });
 
-export const imageRoutes = {
-  list: route({ method: "GET", path: "/v1/images", summary: "images in the store", answer: z.array(Image) }),
-  catalog: route({
-    method: "GET",
-    path: "/v1/image-catalog",
-    summary: "images lab can pull",
-    answer: z.array(CatalogEntry),
-  }),
-  get: route({ method: "GET", path: "/v1/images/:name", summary: "one image", answer: Image }),
-  pull: route({
-    method: "POST",
-    path: "/v1/images/:name/pull",
-    summary: "download a catalog image (verified) into the store",
-    body: ImagePullRequest,
-    answer: ImageChange,
-  }),
-  upload: route({
-    method: "POST",
-    path: "/v1/images",
-    summary: "import an uploaded disk or bundle",
-    body: ImageUploadFields,
-    answer: ImageChange,
-  }),
-  remove: route({
-    method: "DELETE",
-    path: "/v1/images/:name",
-    summary: "remove an image no VM uses",
-    answer: z.object({ name: z.string(), removed: z.boolean() }),
-  }),
-};
+export const imageRoutes = withSchemas(imagePaths, {
+  list: { answer: z.array(Image) },
+  catalog: { answer: z.array(CatalogEntry) },
+  get: { answer: Image },
+  pull: { body: ImagePullRequest, answer: ImageChange },
+  upload: { body: ImageUploadFields, answer: ImageChange },
+  remove: { answer: z.object({ name: z.string(), removed: z.boolean() }) },
+});

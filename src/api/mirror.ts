@@ -1,7 +1,8 @@
 // Mirror routes: the artifact entry (as the index holds it, with what labd observes) and the
 // requests that add one by URL or by upload.
 import { z } from "zod";
-import { route } from "./route.js";
+import { mirrorPaths } from "./paths.js";
+import { withSchemas } from "./route.js";
 import { nullable } from "./shape.js";
 
 export const Artifact = z
@@ -59,31 +60,9 @@ export const MirrorUploadFields = z.strictObject({
   sha256: z.string().optional(),
 });
 
-export const mirrorRoutes = {
-  status: route({
-    method: "GET",
-    path: "/v1/mirror",
-    summary: "the mirror and its artifacts",
-    answer: Mirror,
-  }),
-  add: route({
-    method: "POST",
-    path: "/v1/mirror/artifacts",
-    summary: "download an artifact (verified) into the mirror",
-    body: ArtifactAddRequest,
-    answer: ArtifactChange,
-  }),
-  upload: route({
-    method: "POST",
-    path: "/v1/mirror/uploads",
-    summary: "import an uploaded file into the mirror",
-    body: MirrorUploadFields,
-    answer: ArtifactChange,
-  }),
-  remove: route({
-    method: "DELETE",
-    path: "/v1/mirror/artifacts/:name",
-    summary: "remove an artifact",
-    answer: z.object({ name: z.string(), removed: z.boolean() }),
-  }),
-};
+export const mirrorRoutes = withSchemas(mirrorPaths, {
+  status: { answer: Mirror },
+  add: { body: ArtifactAddRequest, answer: ArtifactChange },
+  upload: { body: MirrorUploadFields, answer: ArtifactChange },
+  remove: { answer: z.object({ name: z.string(), removed: z.boolean() }) },
+});

@@ -1,7 +1,8 @@
 // Network routes: `lab net up` takes NetUpRequest; every network answer carries the Network object.
 import { z } from "zod";
 import { NetworkSpec } from "../state/ledger.js";
-import { route } from "./route.js";
+import { networkPaths } from "./paths.js";
+import { withSchemas } from "./route.js";
 import { nullable } from "./shape.js";
 
 export const NetUpRequest = z.strictObject({
@@ -42,25 +43,9 @@ export type Network = z.output<typeof Network>;
 export const NetUpAnswer = z.object({ network: NetworkSpec, changed: z.array(z.string()) });
 export const NetDownAnswer = z.object({ name: z.string(), removed: z.boolean() });
 
-export const networkRoutes = {
-  up: route({
-    method: "POST",
-    path: "/v1/networks",
-    summary: "create or repair a network",
-    body: NetUpRequest,
-    answer: NetUpAnswer,
-  }),
-  list: route({ method: "GET", path: "/v1/networks", summary: "every network", answer: z.array(Network) }),
-  get: route({
-    method: "GET",
-    path: "/v1/networks/:name",
-    summary: "one network",
-    answer: Network,
-  }),
-  down: route({
-    method: "DELETE",
-    path: "/v1/networks/:name",
-    summary: "remove a network",
-    answer: NetDownAnswer,
-  }),
-};
+export const networkRoutes = withSchemas(networkPaths, {
+  up: { body: NetUpRequest, answer: NetUpAnswer },
+  list: { answer: z.array(Network) },
+  get: { answer: Network },
+  down: { answer: NetDownAnswer },
+});

@@ -1,7 +1,8 @@
 // VM routes: the one VM-create request (the CLI, `lab up` and labd all use this type) and the one
 // VM object every answer and `--json` carries.
 import { z } from "zod";
-import { route } from "./route.js";
+import { vmPaths } from "./paths.js";
+import { withSchemas } from "./route.js";
 import { nullable } from "./shape.js";
 
 export const VmCreateRequest = z.strictObject({
@@ -72,47 +73,14 @@ export const SshTarget = z.object({
 });
 export type SshTarget = z.output<typeof SshTarget>;
 
-export const vmRoutes = {
-  list: route({ method: "GET", path: "/v1/vms", summary: "every VM", answer: z.array(Vm) }),
-  get: route({ method: "GET", path: "/v1/vms/:name", summary: "one VM", answer: Vm }),
-  create: route({
-    method: "POST",
-    path: "/v1/vms",
-    summary: "create (and start) a VM; the same spec again changes nothing",
-    body: VmCreateRequest,
-    answer: VmChange,
-  }),
-  start: route({ method: "POST", path: "/v1/vms/:name/start", summary: "start", answer: VmChange }),
-  stop: route({
-    method: "POST",
-    path: "/v1/vms/:name/stop",
-    summary: "stop (ACPI, then kill after the timeout)",
-    body: VmStopRequest,
-    answer: VmChange,
-  }),
-  restart: route({
-    method: "POST",
-    path: "/v1/vms/:name/restart",
-    summary: "stop, then start",
-    answer: VmChange,
-  }),
-  destroy: route({
-    method: "DELETE",
-    path: "/v1/vms/:name",
-    summary: "destroy; ?forget=true also releases its MAC and IP",
-    query: z.strictObject({ forget: z.enum(["true", "false"]).optional() }),
-    answer: VmRemoval,
-  }),
-  console: route({
-    method: "POST",
-    path: "/v1/vms/:name/console",
-    summary: "the console socket of a running VM",
-    answer: z.object({ socket: z.string(), serialLog: z.string() }),
-  }),
-  ssh: route({
-    method: "GET",
-    path: "/v1/vms/:name/ssh",
-    summary: "how to ssh into a VM",
-    answer: SshTarget,
-  }),
-};
+export const vmRoutes = withSchemas(vmPaths, {
+  list: { answer: z.array(Vm) },
+  get: { answer: Vm },
+  create: { body: VmCreateRequest, answer: VmChange },
+  start: { answer: VmChange },
+  stop: { body: VmStopRequest, answer: VmChange },
+  restart: { answer: VmChange },
+  destroy: { query: z.strictObject({ forget: z.enum(["true", "false"]).optional() }), answer: VmRemoval },
+  console: { answer: z.object({ socket: z.string(), serialLog: z.string() }) },
+  ssh: { answer: SshTarget },
+});

@@ -1,23 +1,59 @@
 // The typed client: one method per API route. A request is checked with the route's schema
 // before it is sent (a bad one is a usage error naming the field, nothing sent) and the answer
-// is parsed with it, so callers get exactly the documented shape.
+// is parsed with it, so callers get exactly the documented shape. Routes are found by their
+// zod-free paths (api/paths.ts); the schemas load only when there is something to check: a
+// request body, or an answer labd did not mark as checked with the same schemas (api/digest.ts).
 import path from "node:path";
 import type { z } from "zod";
-import { daemonRoutes } from "../api/daemon.js";
-import { type ImagePullRequest, imageRoutes } from "../api/images.js";
-import { type ArtifactAddRequest, mirrorRoutes } from "../api/mirror.js";
-import { type NetUpRequest, networkRoutes } from "../api/networks.js";
-import { type ApiRoute, fillPath } from "../api/route.js";
+import type { daemonRoutes } from "../api/daemon.js";
+import { API_DIGEST } from "../api/digest.js";
+import type { ImagePullRequest, imageRoutes } from "../api/images.js";
+import type { ArtifactAddRequest, mirrorRoutes } from "../api/mirror.js";
+import type { NetUpRequest, networkRoutes } from "../api/networks.js";
+import { daemonPaths, imagePaths, mirrorPaths, networkPaths, vmPaths } from "../api/paths.js";
+import { type ApiRoute, fillPath, type RoutePath } from "../api/route.js";
 import { parseRequest } from "../api/shape.js";
-import { type VmCreateRequest, vmRoutes } from "../api/vms.js";
+import type { VmCreateRequest, vmRoutes } from "../api/vms.js";
 import { DaemonUnavailableError } from "../errors.js";
 import { firstProblemText } from "../field-problems.js";
 import { type CallOptions, LabClient } from "./client.js";
 import type { UploadFile } from "./upload-body.js";
 
 type Params = Record<string, string>;
+type Routes = Record<string, ApiRoute>;
+type BodyOf<R> = R extends { body: infer B extends z.ZodType } ? z.input<B> : never;
+type AnswerOf<R> = R extends { answer: infer A extends z.ZodType } ? z.output<A> : never;
 
-function answerOf<A extends z.ZodType>(r: ApiRoute<z.ZodType, A>, value: unknown): z.output<A> {
+/** A resource's routes: found without zod, their schemas loaded on first need. */
+interface Group<G extends Routes> {
+  paths: { [K in keyof G]: RoutePath };
+  schemas: () => Promise<G>;
+}
+
+const group = <G extends Routes>(paths: { [K in keyof G]: RoutePath }, schemas: () => Promise<G>) => ({
+  paths,
+  schemas,
+});
+
+const vms: Group<typeof vmRoutes> = group(vmPaths, async () => (await import("../api/vms.js")).vmRoutes);
+const networks: Group<typeof networkRoutes> = group(
+  networkPaths,
+  async () => (await import("../api/networks.js")).networkRoutes,
+);
+const images: Group<typeof imageRoutes> = group(
+  imagePaths,
+  async () => (await import("../api/images.js")).imageRoutes,
+);
+const mirror: Group<typeof mirrorRoutes> = group(
+  mirrorPaths,
+  async () => (await import("../api/mirror.js")).mirrorRoutes,
+);
+const daemon: Group<typeof daemonRoutes> = group(
+  daemonPaths,
+  async () => (await import("../api/daemon.js")).daemonRoutes,
+);
+
+function parseAnswer(r: ApiRoute, value: unknown): unknown {
   const parsed = r.answer.safeParse(value);
   if (parsed.success) return parsed.data;
   throw new DaemonUnavailableError(
@@ -26,28 +62,39 @@ function answerOf<A extends z.ZodType>(r: ApiRoute<z.ZodType, A>, value: unknown
   );
 }
 
-async function send<B extends z.ZodType, A extends z.ZodType>(
-  client: LabClient,
-  r: ApiRoute<B, A>,
-  params: Params,
-  body?: z.input<B>,
-  opts: CallOptions & { query?: Params } = {},
-): Promise<z.output<A>> {
-  const where = `${r.method} ${r.path}`;
-  const sent = r.body ? parseRequest(r.body, body ?? {}, where) : undefined;
-  const query = opts.query && Object.keys(opts.query).length > 0 ? `?${new URLSearchParams(opts.query)}` : "";
-  return answerOf(r, await client.call(r.method, `${fillPath(r.path, params)}${query}`, sent, opts));
+function checkRequest(r: ApiRoute, value: unknown): unknown {
+  return parseRequest(r.body!, value, `${r.method} ${r.path}`);
 }
 
-async function upload<B extends z.ZodType, A extends z.ZodType>(
+async function send<G extends Routes, K extends keyof G & string>(
   client: LabClient,
-  r: ApiRoute<B, A>,
-  fields: z.input<B>,
+  g: Group<G>,
+  name: K,
+  params: Params,
+  body?: BodyOf<G[K]>,
+  opts: CallOptions & { query?: Params } = {},
+): Promise<AnswerOf<G[K]>> {
+  const p = g.paths[name];
+  // A POST may carry a body: the schemas say whether it does, and check it before it is sent.
+  const schemas = p.method === "POST" ? (await g.schemas())[name] : undefined;
+  const sent = schemas?.body ? checkRequest(schemas, body ?? {}) : undefined;
+  const query = opts.query && Object.keys(opts.query).length > 0 ? `?${new URLSearchParams(opts.query)}` : "";
+  const answer = await client.request(p.method, `${fillPath(p.path, params)}${query}`, sent, opts);
+  if (answer.checked === API_DIGEST) return answer.result as AnswerOf<G[K]>;
+  return parseAnswer(schemas ?? (await g.schemas())[name]!, answer.result) as AnswerOf<G[K]>;
+}
+
+async function upload<G extends Routes, K extends keyof G & string>(
+  client: LabClient,
+  g: Group<G>,
+  name: K,
+  fields: BodyOf<G[K]>,
   files: UploadFile[],
   opts: CallOptions = {},
-): Promise<z.output<A>> {
-  const checked = parseRequest(r.body!, fields, `${r.method} ${r.path}`) as Record<string, unknown>;
-  return answerOf(r, await client.upload(r.path, checked, files, opts));
+): Promise<AnswerOf<G[K]>> {
+  const r = (await g.schemas())[name]!;
+  const checked = checkRequest(r, fields) as Record<string, unknown>;
+  return parseAnswer(r, await client.upload(r.path, checked, files, opts)) as AnswerOf<G[K]>;
 }
 
 /** `labApi().vms.create(body)`: every route of labd as a typed call. */
@@ -56,57 +103,60 @@ export function labApi(client = new LabClient()) {
   return {
     client,
     vms: {
-      list: () => send(client, vmRoutes.list, {}),
-      get: (name: string) => send(client, vmRoutes.get, vm(name)),
-      create: (body: VmCreateRequest, opts?: CallOptions) => send(client, vmRoutes.create, {}, body, opts),
-      start: (name: string) => send(client, vmRoutes.start, vm(name)),
+      list: () => send(client, vms, "list", {}),
+      get: (name: string) => send(client, vms, "get", vm(name)),
+      create: (body: VmCreateRequest, opts?: CallOptions) => send(client, vms, "create", {}, body, opts),
+      start: (name: string) => send(client, vms, "start", vm(name)),
       stop: (name: string, body: { timeoutSeconds?: number } = {}) =>
-        send(client, vmRoutes.stop, vm(name), body),
-      restart: (name: string) => send(client, vmRoutes.restart, vm(name)),
+        send(client, vms, "stop", vm(name), body),
+      restart: (name: string) => send(client, vms, "restart", vm(name)),
       destroy: (name: string, o: { forget?: boolean } = {}) =>
-        send(client, vmRoutes.destroy, vm(name), undefined, { query: o.forget ? { forget: "true" } : {} }),
-      console: (name: string) => send(client, vmRoutes.console, vm(name)),
-      ssh: (name: string) => send(client, vmRoutes.ssh, vm(name)),
+        send(client, vms, "destroy", vm(name), undefined, { query: o.forget ? { forget: "true" } : {} }),
+      console: (name: string) => send(client, vms, "console", vm(name)),
+      ssh: (name: string) => send(client, vms, "ssh", vm(name)),
     },
     networks: {
-      up: (body: NetUpRequest, opts?: CallOptions) => send(client, networkRoutes.up, {}, body, opts),
-      list: () => send(client, networkRoutes.list, {}),
-      get: (name: string) => send(client, networkRoutes.get, { name }),
-      down: (name: string, opts?: CallOptions) => send(client, networkRoutes.down, { name }, undefined, opts),
+      up: (body: NetUpRequest, opts?: CallOptions) => send(client, networks, "up", {}, body, opts),
+      list: () => send(client, networks, "list", {}),
+      get: (name: string) => send(client, networks, "get", { name }),
+      down: (name: string, opts?: CallOptions) => send(client, networks, "down", { name }, undefined, opts),
     },
     images: {
-      list: () => send(client, imageRoutes.list, {}),
-      catalog: () => send(client, imageRoutes.catalog, {}),
-      get: (name: string) => send(client, imageRoutes.get, { name }),
+      list: () => send(client, images, "list", {}),
+      catalog: () => send(client, images, "catalog", {}),
+      get: (name: string) => send(client, images, "get", { name }),
       pull: (name: string, body: z.input<typeof ImagePullRequest>, opts?: CallOptions) =>
-        send(client, imageRoutes.pull, { name }, body, opts),
+        send(client, images, "pull", { name }, body, opts),
       /** Uploads a disk file or a bundle directory, read with the caller's own rights. */
       import: async (file: string, name: string | undefined, opts?: CallOptions) => {
         const source = path.resolve(file);
         const { imageFiles } = await import("./imports.js");
-        return upload(client, imageRoutes.upload, { name, origin: source }, await imageFiles(source), opts);
+        const fields = { name, origin: source };
+        return upload(client, images, "upload", fields, await imageFiles(source), opts);
       },
-      remove: (name: string) => send(client, imageRoutes.remove, { name }),
+      remove: (name: string) => send(client, images, "remove", { name }),
     },
     mirror: {
-      status: () => send(client, mirrorRoutes.status, {}),
-      add: (body: ArtifactAddRequest, opts?: CallOptions) => send(client, mirrorRoutes.add, {}, body, opts),
+      status: () => send(client, mirror, "status", {}),
+      add: (body: ArtifactAddRequest, opts?: CallOptions) => send(client, mirror, "add", {}, body, opts),
       /** Uploads a file, read with the caller's own rights. */
       import: (req: { name: string; file: string; sha256?: string }, opts?: CallOptions) => {
         const source = path.resolve(req.file);
         const fields = { name: req.name, sha256: req.sha256, origin: source };
-        return upload(client, mirrorRoutes.upload, fields, [{ name: "artifact", file: source }], opts);
+        return upload(client, mirror, "upload", fields, [{ name: "artifact", file: source }], opts);
       },
-      remove: (name: string) => send(client, mirrorRoutes.remove, { name }),
+      remove: (name: string) => send(client, mirror, "remove", { name }),
     },
     daemon: {
-      status: (opts?: CallOptions) => send(client, daemonRoutes.status, {}, undefined, opts),
-      stop: (opts?: CallOptions) => send(client, daemonRoutes.stop, {}, undefined, opts),
-      recover: (body: { plan?: boolean }) => send(client, daemonRoutes.recover, {}, body),
-      hostRoutes: () => send(client, daemonRoutes.hostRoutes, {}),
-      /** Streams events until labd goes away. */
-      events: (onEvent: (e: z.output<typeof daemonRoutes.events.answer>) => void) =>
-        client.follow(daemonRoutes.events.path, (e) => onEvent(answerOf(daemonRoutes.events, e))),
+      status: (opts?: CallOptions) => send(client, daemon, "status", {}, undefined, opts),
+      stop: (opts?: CallOptions) => send(client, daemon, "stop", {}, undefined, opts),
+      recover: (body: { plan?: boolean }) => send(client, daemon, "recover", {}, body),
+      hostRoutes: () => send(client, daemon, "hostRoutes", {}),
+      /** Streams events until labd goes away (labd does not check live events: each is parsed here). */
+      events: async (onEvent: (e: AnswerOf<typeof daemonRoutes.events>) => void) => {
+        const r = (await daemon.schemas()).events;
+        return client.follow(r.path, (e) => onEvent(parseAnswer(r, e) as AnswerOf<typeof r>));
+      },
     },
   };
 }

@@ -14,6 +14,12 @@ export interface CallOptions {
   noAutostart?: boolean;
 }
 
+/** An answer, and the digest of the schemas labd checked it against (none: not checked). */
+export interface Answer<T> {
+  result: T;
+  checked?: string;
+}
+
 export class LabClient {
   readonly socket: string;
   constructor(readonly dirs: LabDirs = labDirs()) {
@@ -21,6 +27,16 @@ export class LabClient {
   }
 
   async call<T = unknown>(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
+    return (await this.request<T>(method, path, body, opts)).result;
+  }
+
+  /** As call, with what labd says it checked the answer against. */
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: CallOptions = {},
+  ): Promise<Answer<T>> {
     try {
       return await this.raw<T>(method, path, body, opts);
     } catch (err) {
@@ -65,7 +81,7 @@ export class LabClient {
     }
   }
 
-  private raw<T>(method: string, path: string, body: unknown, opts: CallOptions): Promise<T> {
+  private raw<T>(method: string, path: string, body: unknown, opts: CallOptions): Promise<Answer<T>> {
     return new Promise((resolve, reject) => {
       const stream = body instanceof UploadBody ? body : undefined;
       const payload = body === undefined || stream ? undefined : JSON.stringify(body);
@@ -86,7 +102,7 @@ export class LabClient {
           res.setEncoding("utf8");
           if ((res.headers["content-type"] ?? "").includes("ndjson")) {
             readLines(res, (event) => {
-              if (event.type === "result") resolve(event.result as T);
+              if (event.type === "result") resolve(answer<T>(event));
               else if (event.type === "error") reject(errorFromShape(event.error as ErrorShape));
               else opts.onProgress?.(event);
             }).then(() => reject(new DaemonUnavailableError("labd closed the connection before answering")));
@@ -98,9 +114,9 @@ export class LabClient {
           });
           res.on("end", () => {
             try {
-              const parsed = JSON.parse(text) as { result?: T; error?: ErrorShape };
+              const parsed = JSON.parse(text) as { result?: T; checked?: unknown; error?: ErrorShape };
               if (parsed.error) reject(errorFromShape(parsed.error));
-              else resolve(parsed.result as T);
+              else resolve(answer<T>(parsed));
             } catch {
               reject(new DaemonUnavailableError(`labd sent an unreadable answer (HTTP ${res.statusCode})`));
             }
@@ -159,6 +175,11 @@ export class LabClient {
       hint: `see ${p.daemonLog}, or run 'lab daemon run' in the foreground`,
     });
   }
+}
+
+function answer<T>(payload: { result?: unknown; checked?: unknown }): Answer<T> {
+  const checked = typeof payload.checked === "string" ? payload.checked : undefined;
+  return { result: payload.result as T, checked };
 }
 
 async function readLines(

@@ -2,6 +2,7 @@
 // a malformed one gets a clear error and the server keeps serving. Operations run to the end
 // even when the client goes away, so a disconnect never leaves half an operation.
 import http from "node:http";
+import { API_DIGEST } from "../api/digest.js";
 import type { ApiRoute } from "../api/route.js";
 import { parseRequest } from "../api/shape.js";
 import { UPLOAD_CONTENT_TYPE, type UploadHeader } from "../api/upload.js";
@@ -216,7 +217,9 @@ export function createServer(routes: Route[], log: (msg: string) => void): http.
       };
       const result = answerOf(route, await route.handler(ctx));
       if (route.live) return;
-      send(200, stream ? { type: "result", result } : { result });
+      // Tells a client with the same schemas that it need not check this answer again.
+      const checked = route.api ? API_DIGEST : undefined;
+      send(200, stream ? { type: "result", result, checked } : { result, checked });
     } catch (err) {
       // Read what the client still sends (up to a bound), so it gets this answer, not a reset.
       if (!req.complete && !req.destroyed) await drain(req);

@@ -1,9 +1,11 @@
 // The typed client: requests are checked before they leave (nothing is sent), paths and queries
 // are built from the route, and answers are parsed into the documented shape.
 import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { API_DIGEST } from "../../src/api/digest.js";
 import { labApi } from "../../src/client/api.js";
 import { LabClient } from "../../src/client/client.js";
 import { createServer } from "../../src/daemon/server.js";
@@ -94,6 +96,36 @@ describe("typed client", () => {
       message: expect.stringMatching(
         /answered GET \/v1\/vms in a shape this lab does not know \(\[0\]\.role: /,
       ),
+    });
+  });
+});
+
+// A bare socket server stands in for a labd of this or another version: what it says it checked the
+// answer against decides whether the client checks it again.
+describe("answers labd marks as checked", () => {
+  const dir2 = mkdtempSync(path.join(tmpdir(), "lab-api-checked-"));
+  const api2 = labApi(new LabClient({ home: dir2, run: dir2 }));
+  let checked = API_DIGEST;
+  const raw = http.createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ result: [{ name: "n1", state: "odd" }], checked }));
+  });
+  beforeAll(() => new Promise<void>((resolve) => raw.listen(api2.client.socket, resolve)));
+  afterAll(() => {
+    raw.close();
+    rmSync(dir2, { recursive: true, force: true });
+  });
+
+  it("takes an answer checked with the same schemas as it is", async () => {
+    checked = API_DIGEST;
+    expect(await api2.vms.list()).toEqual([{ name: "n1", state: "odd" }]);
+  });
+
+  it("checks an answer checked with other schemas (another labd version)", async () => {
+    checked = "0".repeat(32);
+    await expect(api2.vms.list()).rejects.toMatchObject({
+      code: "daemon_unavailable",
+      message: expect.stringMatching(/answered GET \/v1\/vms in a shape this lab does not know/),
     });
   });
 });

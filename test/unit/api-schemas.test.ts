@@ -124,3 +124,12 @@ describe("docs/json-shapes.md", () => {
     expect(renderApiDoc()).toMatch(/ {2}ip: string \| null\n/);
   });
 });
+
+describe("src/api/digest.ts", () => {
+  it("is the digest of the schemas (run 'npm run schema' after changing src/api)", async () => {
+    const { API_DIGEST } = await import("../../src/api/digest.js");
+    const { apiDigest } = await import("../../src/api/fingerprint.js");
+    expect(API_DIGEST).toBe(apiDigest());
+    expect(API_DIGEST).toMatch(/^[0-9a-f]{32}$/);
+  });
+});
