@@ -8,6 +8,7 @@ import { api } from "./index.js";
 import { Artifact, ArtifactChange, Mirror } from "./mirror.js";
 import { NetUpAnswer, Network } from "./networks.js";
 import type { ApiRoute } from "./route.js";
+import { Snapshot } from "./snapshots.js";
 import { Vm, VmChange, VmRemoval } from "./vms.js";
 
 type Json = Record<string, unknown>;
@@ -25,6 +26,7 @@ const OBJECTS: [string, z.ZodType, string][] = [
   ["Mirror", Mirror, "`mirror list`"],
   ["Artifact", Artifact, "the entries of Mirror.artifacts"],
   ["ArtifactChange", ArtifactChange, "`mirror add|import --json`"],
+  ["Snapshot", Snapshot, "`vm snapshot list --json` (a list)"],
   ["Daemon", Daemon, "`daemon status --json` (with `running`; all null when labd is not running)"],
   ["Event", Event, "`events --json`, one per line"],
   ["Recover", RecoverAnswer, "`recover --json`"],

@@ -65,3 +65,32 @@ export const daemonPaths = {
     summary: "live events, one JSON line each, until the client leaves",
   },
 } as const satisfies Record<string, RoutePath>;
+
+export const snapshotPaths = {
+  list: { method: "GET", path: "/v1/vms/:name/snapshots", summary: "a VM's snapshots" },
+  save: { method: "POST", path: "/v1/vms/:name/snapshots", summary: "save a snapshot of one VM" },
+  restore: {
+    method: "POST",
+    path: "/v1/vms/:name/snapshots/:snapshot/restore",
+    summary: "return a VM to a snapshot",
+  },
+  remove: { method: "DELETE", path: "/v1/vms/:name/snapshots/:snapshot", summary: "delete a snapshot" },
+  saveLab: {
+    method: "POST",
+    path: "/v1/snapshots/save",
+    summary: "save a snapshot of several VMs, all paused at one instant",
+  },
+  restoreLab: {
+    method: "POST",
+    path: "/v1/snapshots/restore",
+    summary: "return several VMs to a snapshot, or none of them",
+  },
+} as const satisfies Record<string, RoutePath>;
+
+export const webPaths = {
+  serve: {
+    method: "POST",
+    path: "/v1/web",
+    summary: "serve the web page (started once, moved when asked to listen elsewhere)",
+  },
+} as const satisfies Record<string, RoutePath>;

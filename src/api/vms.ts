@@ -61,6 +61,7 @@ export type Vm = z.output<typeof Vm>;
 
 /** What create, start, stop and restart answer: the VM after the call, and whether it changed. */
 export const VmChange = z.object({ vm: Vm, changed: z.boolean() });
+export type VmChange = z.output<typeof VmChange>;
 export const VmRemoval = z.object({ name: z.string(), removed: z.boolean(), forgotten: z.boolean() });
 
 export const SshTarget = z.object({

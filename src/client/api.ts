@@ -10,10 +10,20 @@ import { API_DIGEST } from "../api/digest.js";
 import type { ImagePullRequest, imageRoutes } from "../api/images.js";
 import type { ArtifactAddRequest, mirrorRoutes } from "../api/mirror.js";
 import type { NetUpRequest, networkRoutes } from "../api/networks.js";
-import { daemonPaths, imagePaths, mirrorPaths, networkPaths, vmPaths } from "../api/paths.js";
+import {
+  daemonPaths,
+  imagePaths,
+  mirrorPaths,
+  networkPaths,
+  snapshotPaths,
+  vmPaths,
+  webPaths,
+} from "../api/paths.js";
 import { type ApiRoute, fillPath, type RoutePath } from "../api/route.js";
 import { parseRequest } from "../api/shape.js";
+import type { LabSnapshotRequest, snapshotRoutes } from "../api/snapshots.js";
 import type { VmCreateRequest, vmRoutes } from "../api/vms.js";
+import type { webRoutes } from "../api/web.js";
 import { DaemonUnavailableError } from "../errors.js";
 import { firstProblemText } from "../field-problems.js";
 import { type CallOptions, LabClient } from "./client.js";
@@ -52,6 +62,12 @@ const daemon: Group<typeof daemonRoutes> = group(
   daemonPaths,
   async () => (await import("../api/daemon.js")).daemonRoutes,
 );
+
+const snapshots: Group<typeof snapshotRoutes> = group(
+  snapshotPaths,
+  async () => (await import("../api/snapshots.js")).snapshotRoutes,
+);
+const web: Group<typeof webRoutes> = group(webPaths, async () => (await import("../api/web.js")).webRoutes);
 
 function parseAnswer(r: ApiRoute, value: unknown): unknown {
   const parsed = r.answer.safeParse(value);
@@ -115,6 +131,15 @@ export function labApi(client = new LabClient()) {
       console: (name: string) => send(client, vms, "console", vm(name)),
       ssh: (name: string) => send(client, vms, "ssh", vm(name)),
     },
+    snapshots: {
+      list: (name: string) => send(client, snapshots, "list", vm(name)),
+      save: (name: string, snapshot: string) => send(client, snapshots, "save", vm(name), { snapshot }),
+      restore: (name: string, snapshot: string) => send(client, snapshots, "restore", { name, snapshot }),
+      remove: (name: string, snapshot: string) => send(client, snapshots, "remove", { name, snapshot }),
+      saveLab: (body: z.input<typeof LabSnapshotRequest>) => send(client, snapshots, "saveLab", {}, body),
+      restoreLab: (body: z.input<typeof LabSnapshotRequest>) =>
+        send(client, snapshots, "restoreLab", {}, body),
+    },
     networks: {
       up: (body: NetUpRequest, opts?: CallOptions) => send(client, networks, "up", {}, body, opts),
       list: () => send(client, networks, "list", {}),
@@ -146,6 +171,9 @@ export function labApi(client = new LabClient()) {
         return upload(client, mirror, "upload", fields, [{ name: "artifact", file: source }], opts);
       },
       remove: (name: string) => send(client, mirror, "remove", { name }),
+    },
+    web: {
+      serve: (body: { listen?: string }) => send(client, web, "serve", {}, body),
     },
     daemon: {
       status: (opts?: CallOptions) => send(client, daemon, "status", {}, undefined, opts),

@@ -22,7 +22,11 @@ export interface Answer<T> {
 
 export class LabClient {
   readonly socket: string;
-  constructor(readonly dirs: LabDirs = labDirs()) {
+  /** `defaults` apply to every call (labd's own web page and tab completion never start labd). */
+  constructor(
+    readonly dirs: LabDirs = labDirs(),
+    readonly defaults: CallOptions = {},
+  ) {
     this.socket = paths(dirs).socket;
   }
 
@@ -35,8 +39,9 @@ export class LabClient {
     method: string,
     path: string,
     body?: unknown,
-    opts: CallOptions = {},
+    callOpts: CallOptions = {},
   ): Promise<Answer<T>> {
+    const opts = { ...this.defaults, ...callOpts };
     try {
       return await this.raw<T>(method, path, body, opts);
     } catch (err) {

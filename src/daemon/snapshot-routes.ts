@@ -1,7 +1,7 @@
-// API paths for VM and lab snapshots (vm/snapshot.ts). Bodies are checked with zod here.
-import { z } from "zod";
+// API paths for VM and lab snapshots (vm/snapshot.ts); bodies and answers checked with
+// api/snapshots.ts. Each change runs under the lock, one at a time.
+import { snapshotRoutes as api } from "../api/snapshots.js";
 import type { LabContext } from "../context.js";
-import { UsageError } from "../errors.js";
 import {
   listSnapshots,
   removeSnapshot,
@@ -11,60 +11,22 @@ import {
   saveSnapshot,
 } from "../vm/snapshot.js";
 import type { Route } from "./server.js";
-
-const SaveBody = z.strictObject({ snapshot: z.string() });
-const LabBody = z.strictObject({ snapshot: z.string(), vms: z.array(z.string()) });
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body);
-  if (!r.success)
-    throw new UsageError(
-      `bad request: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
-    );
-  return r.data;
-}
+import { typedRoute } from "./typed-route.js";
 
 export function snapshotRoutes(ctx: LabContext): Route[] {
   const { lock } = ctx;
   return [
-    {
-      method: "GET",
-      pattern: "/v1/vms/:name/snapshots",
-      handler: (req) => listSnapshots(ctx, req.params.name!),
-    },
-    {
-      method: "POST",
-      pattern: "/v1/vms/:name/snapshots",
-      handler: (req) => {
-        const { snapshot } = parse(SaveBody, req.body);
-        return lock.run(() => saveSnapshot(ctx, req.params.name!, snapshot));
-      },
-    },
-    {
-      method: "POST",
-      pattern: "/v1/vms/:name/snapshots/:snapshot/restore",
-      handler: (req) => lock.run(() => restoreSnapshot(ctx, req.params.name!, req.params.snapshot!)),
-    },
-    {
-      method: "DELETE",
-      pattern: "/v1/vms/:name/snapshots/:snapshot",
-      handler: (req) => lock.run(() => removeSnapshot(ctx, req.params.name!, req.params.snapshot!)),
-    },
-    {
-      method: "POST",
-      pattern: "/v1/snapshots/save",
-      handler: (req) => {
-        const { snapshot, vms } = parse(LabBody, req.body);
-        return lock.run(() => saveLabSnapshot(ctx, vms, snapshot));
-      },
-    },
-    {
-      method: "POST",
-      pattern: "/v1/snapshots/restore",
-      handler: (req) => {
-        const { snapshot, vms } = parse(LabBody, req.body);
-        return lock.run(() => restoreLabSnapshot(ctx, vms, snapshot));
-      },
-    },
+    typedRoute(api.list, (req) => listSnapshots(ctx, req.params.name!)),
+    typedRoute(api.save, (req, body) => lock.run(() => saveSnapshot(ctx, req.params.name!, body.snapshot))),
+    typedRoute(api.restore, (req) =>
+      lock.run(() => restoreSnapshot(ctx, req.params.name!, req.params.snapshot!)),
+    ),
+    typedRoute(api.remove, (req) =>
+      lock.run(() => removeSnapshot(ctx, req.params.name!, req.params.snapshot!)),
+    ),
+    typedRoute(api.saveLab, (_req, body) => lock.run(() => saveLabSnapshot(ctx, body.vms, body.snapshot))),
+    typedRoute(api.restoreLab, (_req, body) =>
+      lock.run(() => restoreLabSnapshot(ctx, body.vms, body.snapshot)),
+    ),
   ];
 }

@@ -1,9 +1,9 @@
 // Everything labd knows, without a lab file: what `lab ls` and a file-less `lab status` show (as
 // `vagrant global-status` does), and what a file-less `lab down` would remove. Pure: the lists come
 // from labd's answers.
-import type { ImageStatus } from "../image/status.js";
-import type { NetStatus } from "../net/network.js";
-import type { VmStatus } from "../vm/status.js";
+import type { Image } from "../api/images.js";
+import type { Network } from "../api/networks.js";
+import type { Vm } from "../api/vms.js";
 
 export interface GlobalStatus {
   networks: {
@@ -26,11 +26,11 @@ export interface GlobalStatus {
   images: { name: string; version: string | null; guest: string | null; usedBy: string[] }[];
 }
 
-export function globalStatus(networks: NetStatus[], vms: VmStatus[], images: ImageStatus[]): GlobalStatus {
+export function globalStatus(networks: Network[], vms: Vm[], images: Image[]): GlobalStatus {
   return {
     networks: networks.map((n) => ({
       name: n.network.name,
-      state: n.bridge && n.dnsmasqPid !== undefined ? "up" : "degraded",
+      state: n.bridge && typeof n.dnsmasqPid === "number" ? "up" : "degraded",
       subnet: n.network.subnet,
       bridge: n.network.bridge,
       domain: n.network.domain,

@@ -1,13 +1,16 @@
 // How labd carries the web page: a WebService fed by its own API (called in process through
-// the routes the CLI calls over the socket), its event log, the mirror's listeners and the
-// VMs' serial logs, and the one API path `lab web` uses to start it.
+// the routes the CLI calls over the socket, by their paths in api/paths.ts), its event log, the
+// mirror's listeners and the VMs' serial logs, and the one API path `lab web` uses to start it.
 import { open } from "node:fs/promises";
+import type { Network } from "../api/networks.js";
+import { networkPaths, vmPaths } from "../api/paths.js";
+import { fillPath } from "../api/route.js";
+import type { Vm, VmChange } from "../api/vms.js";
+import { webRoutes as webApi } from "../api/web.js";
 import type { LabContext } from "../context.js";
 import type { Route } from "../daemon/server.js";
-import { UsageError } from "../errors.js";
 import { DEFAULT_FLEET_PORT, FleetClient } from "../fleet/api.js";
-import type { NetStatus } from "../net/network.js";
-import type { VmStatus } from "../vm/status.js";
+import type { WebLab } from "./http.js";
 import { WebService } from "./service.js";
 import type { StateSource } from "./state.js";
 
@@ -52,16 +55,32 @@ export type LocalApi = (
   body?: Record<string, unknown>,
 ) => Promise<unknown>;
 
+/**
+ * The calls the page makes, each on its route's path and typed by its answer schema (the route
+ * checks its answer against that schema before it returns it).
+ */
+function webLab(call: LocalApi): WebLab {
+  const on = (path: string, vm: string) => fillPath(path, { name: vm });
+  return {
+    vms: () => call(vmPaths.list.method, vmPaths.list.path) as Promise<Vm[]>,
+    networks: () => call(networkPaths.list.method, networkPaths.list.path) as Promise<Network[]>,
+    console: (vm) =>
+      call(vmPaths.console.method, on(vmPaths.console.path, vm)) as Promise<{ socket: string }>,
+    act: (vm, verb) => call(vmPaths[verb].method, on(vmPaths[verb].path, vm), {}) as Promise<VmChange>,
+  };
+}
+
 export function createWebService(ctx: LabContext, api: LocalApi, log: (msg: string) => void): WebService {
+  const lab = webLab(api);
   return new WebService({
     tokenFile: ctx.paths.webToken,
     eventsFile: ctx.paths.events,
     events: ctx.events,
-    api,
+    lab,
     log,
     state: {
-      vms: () => api("GET", "/v1/vms") as Promise<VmStatus[]>,
-      networks: () => api("GET", "/v1/networks") as Promise<NetStatus[]>,
+      vms: lab.vms,
+      networks: lab.networks,
       mirrors: () => ctx.mirror?.listeners() ?? [],
       serialTail: (vm) => tail(ctx.paths.vm(vm).serialLog, SERIAL_TAIL),
       fleet: fleetSource(),
@@ -69,17 +88,15 @@ export function createWebService(ctx: LabContext, api: LocalApi, log: (msg: stri
   });
 }
 
+/** POST /v1/web, checked with api/web.ts like every typed route (daemon/typed-route.ts). */
 export function webRoutes(web: WebService): Route[] {
+  const r = webApi.serve;
   return [
     {
-      method: "POST",
-      pattern: "/v1/web",
-      handler: async (req) => {
-        const listen = req.body.listen;
-        if (listen !== undefined && typeof listen !== "string")
-          throw new UsageError("field listen must be a string");
-        return web.ensure(listen);
-      },
+      method: r.method,
+      pattern: r.path,
+      api: r,
+      handler: (req) => web.ensure((req.body as { listen?: string }).listen),
     },
   ];
 }

@@ -2,11 +2,33 @@
 // picture, the event log, the live feed, the three harmless actions, and console websockets.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import type { Network } from "../api/networks.js";
+import type { Vm, VmChange } from "../api/vms.js";
 import { toLabError } from "../errors.js";
+import type { EventLog } from "../state/events.js";
 import { ASSETS, readAsset, recentEvents } from "./assets.js";
 import type { LiveFeed } from "./live.js";
-import type { WebDeps } from "./service.js";
+import type { StateSource } from "./state.js";
 import { requestHasToken } from "./token.js";
+
+/** What the page asks of labd's own API (web/daemon.ts calls its routes in process). */
+export interface WebLab {
+  vms(): Promise<Vm[]>;
+  networks(): Promise<Network[]>;
+  console(vm: string): Promise<{ socket: string }>;
+  act(vm: string, verb: (typeof ACTIONS)[number]): Promise<VmChange>;
+}
+
+/** What the web service is given by labd (web/daemon.ts). */
+export interface WebDeps {
+  tokenFile: string;
+  eventsFile: string;
+  events: EventLog;
+  state: StateSource;
+  /** labd's own API (the same paths and rules as the CLI's). */
+  lab: WebLab;
+  log: (msg: string) => void;
+}
 
 export interface RequestDeps {
   token: string;
@@ -68,7 +90,8 @@ export async function handleRequest(
   if (req.method === "POST" && action) {
     if (!sameOrigin(req)) return json(res, 403, { error: "cross-origin request refused" });
     try {
-      const result = await d.deps.api("POST", `/v1/vms/${action[1]}/${action[2]}`, {});
+      const verb = action[2] as (typeof ACTIONS)[number];
+      const result = await d.deps.lab.act(action[1]!, verb);
       return json(res, 200, { result });
     } catch (err) {
       const e = toLabError(err);

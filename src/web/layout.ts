@@ -26,9 +26,9 @@ export interface VmView {
   role: string;
   state: string;
   network: string;
-  ip?: string;
-  mac?: string;
-  uptimeSeconds?: number;
+  ip?: string | null;
+  mac?: string | null;
+  uptimeSeconds?: number | null;
   /** uptimeSeconds as people say it (formatUptime). */
   uptime: string;
   ready: boolean;
@@ -143,8 +143,8 @@ export function layoutTopology(networks: NetView[], vms: VmView[]): Picture {
 }
 
 /** How long a VM has been up, as people say it: 42s, 7m, 3h12m, 2d4h. */
-export function formatUptime(seconds: number | undefined): string {
-  if (seconds === undefined) return "";
+export function formatUptime(seconds: number | null | undefined): string {
+  if (seconds === undefined || seconds === null) return "";
   if (seconds < 60) return `${seconds}s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
   if (seconds < 86400) return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;

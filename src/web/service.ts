@@ -4,33 +4,15 @@
 import { chown, rm } from "node:fs/promises";
 import http from "node:http";
 import { WebSocketServer } from "ws";
+import type { WebListening } from "../api/web.js";
 import { UsageError } from "../errors.js";
 import { writeFileDurably } from "../state/atomic.js";
-import type { EventLog } from "../state/events.js";
 import { labGroupId } from "../state/group.js";
 import { bridgeConsole, type HubLocator } from "./console-bridge.js";
-import { handleRequest, refuseUpgrade, upgradeTarget } from "./http.js";
+import { handleRequest, refuseUpgrade, upgradeTarget, type WebDeps } from "./http.js";
 import { type ListenAddress, parseListen, urlHost } from "./listen.js";
 import { LiveFeed } from "./live.js";
-import type { StateSource } from "./state.js";
 import { newToken } from "./token.js";
-
-export interface WebDeps {
-  tokenFile: string;
-  eventsFile: string;
-  events: EventLog;
-  state: StateSource;
-  /** Calls labd's own API (the same paths and rules as the CLI's). */
-  api: (method: "GET" | "POST", path: string, body?: Record<string, unknown>) => Promise<unknown>;
-  log: (msg: string) => void;
-}
-
-export interface WebListening {
-  url: string;
-  host: string;
-  port: number;
-  tokenFile: string;
-}
 
 export class WebService {
   private server?: http.Server;
@@ -70,9 +52,7 @@ export class WebService {
   }
 
   private async listen(at: ListenAddress): Promise<http.Server> {
-    const locate: HubLocator = async (vm) =>
-      ((await this.deps.api("POST", `/v1/vms/${encodeURIComponent(vm)}/console`)) as { socket: string })
-        .socket;
+    const locate: HubLocator = async (vm) => (await this.deps.lab.console(vm)).socket;
     const server = http.createServer((req, res) => {
       handleRequest(req, res, { token: this.token, deps: this.deps, live: this.live }).catch((err) => {
         this.deps.log(`web: ${req.method} ${req.url}: ${(err as Error).stack ?? err}`);

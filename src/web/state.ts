@@ -1,9 +1,10 @@
 // What the page shows, gathered from labd's API (networks, VMs), the VMs' serial logs (readiness)
 // and fleet's API on the etcd machine when it answers. Absent fleet is a note, never an error.
+
+import type { Network as NetStatus } from "../api/networks.js";
+import type { Vm as VmStatus } from "../api/vms.js";
 import type { FleetMachine, FleetUnit } from "../fleet/api.js";
-import type { NetStatus } from "../net/network.js";
 import { HOSTKEYS_MARKER, READY_MARKER } from "../vm/console-markers.js";
-import type { VmStatus } from "../vm/status.js";
 import {
   formatUptime,
   layoutTopology,
@@ -71,7 +72,7 @@ export function netView(s: NetStatus, mirror?: string): NetView {
     domain: n.domain,
     bridgeUp: s.bridge,
     nat: s.rules,
-    dns: s.dnsmasqPid !== undefined,
+    dns: typeof s.dnsmasqPid === "number",
     mirror,
   };
 }

@@ -185,6 +185,11 @@ describe("conflicts and the file-less views", () => {
           bridge: true,
           dnsmasqPid: 5,
         } as never,
+        {
+          network: { name: "nodns", subnet: "10.0.1.0/24", bridge: "labbr1", domain: "lab" },
+          bridge: true,
+          dnsmasqPid: null, // dnsmasq not running, as labd answers it
+        } as never,
       ],
       [{ name: "n1", state: "stopped", role: "etcd", network: "default", image: "lab-test" } as never],
       [{ name: "lab-test", usedBy: ["n1"] } as never],
@@ -199,7 +204,12 @@ describe("conflicts and the file-less views", () => {
       uptimeSeconds: null,
     });
     expect(s.networks[0]!.vms).toEqual(["n1"]);
-    expect(globalRows(s).map((r) => r[0])).toEqual(["network", "vm", "image"]);
-    expect(removeAllPlan(s).map((r) => `${r.kind} ${r.name}`)).toEqual(["vm n1", "network default"]);
+    expect(s.networks.map((n) => n.state)).toEqual(["up", "degraded"]);
+    expect(globalRows(s).map((r) => r[0])).toEqual(["network", "network", "vm", "image"]);
+    expect(removeAllPlan(s).map((r) => `${r.kind} ${r.name}`)).toEqual([
+      "vm n1",
+      "network default",
+      "network nodns",
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { NetStatus } from "../../src/net/network.js";
-import type { VmStatus } from "../../src/vm/status.js";
+import type { Network as NetStatus } from "../../src/api/networks.js";
+import type { Vm as VmStatus } from "../../src/api/vms.js";
 import { formatUptime, layoutTopology, NO_NETWORK, type VmView } from "../../src/web/layout.js";
 import { DEFAULT_WEB_PORT, parseListen } from "../../src/web/listen.js";
 import { gatherState, placeUnits, readiness, type StateSource } from "../../src/web/state.js";
@@ -97,6 +97,7 @@ describe("web topology layout", () => {
       "2d4h",
     ]);
     expect(formatUptime(undefined)).toBe("");
+    expect(formatUptime(null)).toBe(""); // a stopped VM, as labd answers
   });
 });
 
@@ -155,6 +156,7 @@ describe("web state", () => {
           ovs: "",
           bridge: true,
           rules: false,
+          dnsmasqPid: null, // not running, as labd answers it
           reservations: [],
         } as unknown as NetStatus,
       ],

@@ -1,9 +1,8 @@
 // `lab ls`, and `lab status` / `lab down` when there is no lab file: everything labd knows.
 import { existsSync } from "node:fs";
 import os from "node:os";
-import { LabClient } from "../../client/client.js";
+import { type LabApi, labApi } from "../../client/api.js";
 import { toLabError } from "../../errors.js";
-import type { ImageStatus } from "../../image/status.js";
 import { desiredLab } from "../../lab/file/desired.js";
 import { DEFAULT_LAB_FILE, loadLabFile } from "../../lab/file/load.js";
 import {
@@ -15,8 +14,6 @@ import {
 } from "../../lab/global.js";
 import type { DownOutcome } from "../../lab/run/down.js";
 import { downError } from "../../lab/run/down.js";
-import type { NetStatus } from "../../net/network.js";
-import type { VmStatus } from "../../vm/status.js";
 import { confirm } from "../confirm.js";
 import { printJson, printTable } from "../output.js";
 
@@ -31,17 +28,13 @@ export interface GlobalOpts {
 /** No -f and no lab.yaml here: the command is about everything labd knows. */
 export const withoutLabFile = (opts: GlobalOpts) => opts.file === undefined && !existsSync(DEFAULT_LAB_FILE);
 
-async function fetchAll(client: LabClient): Promise<GlobalStatus> {
-  const [networks, vms, images] = await Promise.all([
-    client.call<NetStatus[]>("GET", "/v1/networks"),
-    client.call<VmStatus[]>("GET", "/v1/vms"),
-    client.call<ImageStatus[]>("GET", "/v1/images"),
-  ]);
+async function fetchAll(api: LabApi): Promise<GlobalStatus> {
+  const [networks, vms, images] = await Promise.all([api.networks.list(), api.vms.list(), api.images.list()]);
   return globalStatus(networks, vms, images);
 }
 
 export async function lsCommand(opts: GlobalOpts): Promise<void> {
-  const s = await fetchAll(new LabClient());
+  const s = await fetchAll(labApi());
   if (opts.json) return printJson(s);
   const rows = globalRows(s);
   if (rows.length === 0) {
@@ -75,7 +68,7 @@ function printRemovals(items: Removal[], json: boolean): void {
 export async function downPlanForFile(file: string, opts: GlobalOpts): Promise<void> {
   const loaded = await loadLabFile(file);
   const lab = desiredLab(loaded.lab, loaded.file, os.homedir());
-  const s = await fetchAll(new LabClient());
+  const s = await fetchAll(labApi());
   const rows = [
     ...lab.machines.map((m) => {
       const v = s.vms.find((x) => x.name === m.name);
@@ -98,8 +91,8 @@ export async function downPlanForFile(file: string, opts: GlobalOpts): Promise<v
 
 /** `lab down` with no lab file: every VM, then every network, after showing them and asking. */
 export async function downAllCommand(opts: GlobalOpts): Promise<void> {
-  const client = new LabClient();
-  const items = removeAllPlan(await fetchAll(client));
+  const api = labApi();
+  const items = removeAllPlan(await fetchAll(api));
   if (items.length === 0) {
     if (opts.json) return printJson([]);
     process.stderr.write("nothing to remove: labd knows no VMs or networks\n");
@@ -119,13 +112,11 @@ export async function downAllCommand(opts: GlobalOpts): Promise<void> {
   }
   const outcomes: DownOutcome[] = [];
   for (const i of items) {
-    const path =
-      i.kind === "vm"
-        ? `/v1/vms/${encodeURIComponent(i.name)}${opts.forget ? "?forget=true" : ""}`
-        : `/v1/networks/${encodeURIComponent(i.name)}`;
     let o: DownOutcome;
     try {
-      const r = await client.call<{ removed: boolean }>("DELETE", path);
+      const r = await (i.kind === "vm"
+        ? api.vms.destroy(i.name, { forget: opts.forget })
+        : api.networks.down(i.name));
       o = {
         kind: i.kind,
         name: i.name,

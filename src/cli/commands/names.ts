@@ -2,11 +2,10 @@
 // rm is `vm destroy`; the others run ssh/scp with lab's key, as `lab vm ssh` does.
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
-import { LabClient } from "../../client/client.js";
+import { labApi } from "../../client/api.js";
 import { ConflictError, PermissionError, UsageError } from "../../errors.js";
 import { createHost } from "../../host/host.js";
 import { copyVm, parseCopyEnd, remoteCommand, scpArgv } from "../../ssh/remote.js";
-import type { SshTarget } from "../../ssh/target.js";
 import { runOnVm } from "./ssh.js";
 import { vmDestroyCommand } from "./vm.js";
 
@@ -37,7 +36,7 @@ export async function cpCommand(source: string, dest: string, opts: SshOpts): Pr
   const from = parseCopyEnd(source);
   const to = parseCopyEnd(dest);
   const name = copyVm(from, to);
-  const target = await new LabClient().call<SshTarget>("GET", `/v1/vms/${encodeURIComponent(name)}/ssh`);
+  const target = await labApi().vms.ssh(name);
   if (target.hostKeys === 0 && !opts.acceptNew) {
     throw new ConflictError(`VM ${name} has not reported its ssh host key on its console yet`, {
       hint: "wait until it has booted, or pass --accept-new to trust the key it presents first",

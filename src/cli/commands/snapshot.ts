@@ -1,9 +1,8 @@
 // lab vm snapshot save|restore|list|rm NAME SNAP, and lab snapshot save|restore SNAP -f FILE.
 import os from "node:os";
-import { LabClient } from "../../client/client.js";
+import { labApi } from "../../client/api.js";
 import { desiredLab } from "../../lab/file/desired.js";
 import { DEFAULT_LAB_FILE, loadLabFile } from "../../lab/file/load.js";
-import type { SnapshotInfo } from "../../vm/snapshot-tools.js";
 import { printJson, printTable } from "../output.js";
 
 interface Opts {
@@ -12,27 +11,22 @@ interface Opts {
 }
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
-const path = (vm: string, suffix = "") => `/v1/vms/${encodeURIComponent(vm)}/snapshots${suffix}`;
 const what = (memory: boolean) => (memory ? "disk and memory" : "disk only");
 
 export async function vmSnapshotSaveCommand(vm: string, snapshot: string, opts: Opts): Promise<void> {
-  const r = await new LabClient().call<{ memory: boolean }>("POST", path(vm), { snapshot });
+  const r = await labApi().snapshots.save(vm, snapshot);
   if (opts.json) return printJson(r);
   out(`VM ${vm}: snapshot ${snapshot} saved (${what(r.memory)})`);
 }
 
 export async function vmSnapshotRestoreCommand(vm: string, snapshot: string, opts: Opts): Promise<void> {
-  const r = await new LabClient().call<{ memory: boolean }>(
-    "POST",
-    path(vm, `/${encodeURIComponent(snapshot)}/restore`),
-    {},
-  );
+  const r = await labApi().snapshots.restore(vm, snapshot);
   if (opts.json) return printJson(r);
   out(`VM ${vm}: back at snapshot ${snapshot} (${r.memory ? "running from its saved memory" : "disk"})`);
 }
 
 export async function vmSnapshotListCommand(vm: string, opts: Opts): Promise<void> {
-  const list = await new LabClient().call<SnapshotInfo[]>("GET", path(vm));
+  const list = await labApi().snapshots.list(vm);
   if (opts.json) return printJson(list);
   printTable(
     ["NAME", "MEMORY", "DATE"],
@@ -45,10 +39,7 @@ export async function vmSnapshotListCommand(vm: string, opts: Opts): Promise<voi
 }
 
 export async function vmSnapshotRmCommand(vm: string, snapshot: string, opts: Opts): Promise<void> {
-  const r = await new LabClient().call<{ removed: boolean }>(
-    "DELETE",
-    path(vm, `/${encodeURIComponent(snapshot)}`),
-  );
+  const r = await labApi().snapshots.remove(vm, snapshot);
   if (opts.json) return printJson(r);
   out(`VM ${vm}: snapshot ${snapshot} ${r.removed ? "removed" : "did not exist"}`);
 }
@@ -58,11 +49,10 @@ async function labVms(file: string | undefined): Promise<string[]> {
   return desiredLab(loaded.lab, loaded.file, os.homedir()).machines.map((m) => m.name);
 }
 
-type LabResult = { snapshot: string; vms: { name: string; memory: boolean }[] };
-
 async function labSnapshot(verb: "save" | "restore", snapshot: string, opts: Opts): Promise<void> {
   const vms = await labVms(opts.file);
-  const r = await new LabClient().call<LabResult>("POST", `/v1/snapshots/${verb}`, { snapshot, vms });
+  const api = labApi().snapshots;
+  const r = await (verb === "save" ? api.saveLab({ snapshot, vms }) : api.restoreLab({ snapshot, vms }));
   if (opts.json) return printJson(r);
   for (const v of r.vms)
     out(`VM ${v.name}: ${verb === "save" ? "saved" : "restored"} ${snapshot} (${what(v.memory)})`);

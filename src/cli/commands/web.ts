@@ -1,14 +1,12 @@
 // lab web [--listen ADDR[:PORT]] [--json]: has labd serve the page and prints its URL with the
 // token, read from labd's token file with the caller's own rights (root or the lab group).
 import { readFile } from "node:fs/promises";
-import { LabClient } from "../../client/client.js";
+import { labApi } from "../../client/api.js";
 import { PermissionError } from "../../errors.js";
 import { isLoopback, urlHost } from "../../web/listen.js";
-import type { WebListening } from "../../web/service.js";
 
 export async function webCommand(opts: { listen?: string; json?: boolean }): Promise<void> {
-  const client = new LabClient();
-  const at = await client.call<WebListening>("POST", "/v1/web", { listen: opts.listen });
+  const at = await labApi().web.serve({ listen: opts.listen });
   let token: string;
   try {
     token = (await readFile(at.tokenFile, "utf8")).trim();

@@ -1,13 +1,15 @@
 // Where `lab __complete` finds names: labd over its socket without autostarting it, cloud-config/
 // for roles, units/ for unit names. Every source answers [] instead of failing.
 import path from "node:path";
+import type { LabApi } from "../../client/api.js";
 import type { NameSources } from "./candidates.js";
 
-async function fromLabd<T>(route: string, pick: (x: T) => string): Promise<string[]> {
+/** Names from labd through the typed client, never starting labd for it; [] when it does not answer. */
+async function fromLabd<T>(ask: (api: LabApi) => Promise<T[]>, pick: (x: T) => string): Promise<string[]> {
   try {
+    const { labApi } = await import("../../client/api.js");
     const { LabClient } = await import("../../client/client.js");
-    const list = await new LabClient().call<T[]>("GET", route, undefined, { noAutostart: true });
-    return list.map(pick);
+    return (await ask(labApi(new LabClient(undefined, { noAutostart: true })))).map(pick);
   } catch {
     return [];
   }
@@ -15,26 +17,31 @@ async function fromLabd<T>(route: string, pick: (x: T) => string): Promise<strin
 
 export function labSources(): NameSources {
   return {
-    vms: () => fromLabd<{ name: string }>("/v1/vms", (v) => v.name),
-    networks: () => fromLabd<{ network: { name: string } }>("/v1/networks", (n) => n.network.name),
-    images: () => fromLabd<{ name: string }>("/v1/images", (i) => i.name),
-    catalog: () => fromLabd<{ name: string }>("/v1/image-catalog", (c) => c.name),
-    mirror: async () => {
-      try {
-        const { LabClient } = await import("../../client/client.js");
-        const s = await new LabClient().call<{ artifacts: { name: string }[] }>(
-          "GET",
-          "/v1/mirror",
-          undefined,
-          {
-            noAutostart: true,
-          },
-        );
-        return s.artifacts.map((a) => a.name);
-      } catch {
-        return [];
-      }
-    },
+    vms: () =>
+      fromLabd(
+        (api) => api.vms.list(),
+        (v) => v.name,
+      ),
+    networks: () =>
+      fromLabd(
+        (api) => api.networks.list(),
+        (n) => n.network.name,
+      ),
+    images: () =>
+      fromLabd(
+        (api) => api.images.list(),
+        (i) => i.name,
+      ),
+    catalog: () =>
+      fromLabd(
+        (api) => api.images.catalog(),
+        (c) => c.name,
+      ),
+    mirror: () =>
+      fromLabd(
+        async (api) => (await api.mirror.status()).artifacts,
+        (a) => a.name,
+      ),
     roles: async () => {
       const { defaultTemplatesDir, listRoles } = await import("../../cloudconfig/render.js");
       return listRoles(defaultTemplatesDir()).catch(() => []);

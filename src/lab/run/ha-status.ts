@@ -3,11 +3,11 @@
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import type { Vm as VmStatus } from "../../api/vms.js";
+import { labApi } from "../../client/api.js";
 import type { LabClient } from "../../client/client.js";
 import { toLabError } from "../../errors.js";
 import { clientUrl, etcdMembers } from "../../etcd/members.js";
 import { createHost, type Host } from "../../host/host.js";
-import type { SshTarget } from "../../ssh/target.js";
 import type { DesiredLab } from "../file/desired.js";
 import { LB_ROLE } from "../plan/check-vip.js";
 import { LB_INTERFACE } from "../plan/lb-plan.js";
@@ -35,7 +35,7 @@ export function holdsAddress(ipAddrOutput: string, address: string): boolean {
 }
 
 async function addressesOf(client: LabClient, host: Host, vm: VmStatus): Promise<string> {
-  const target = await client.call<SshTarget>("GET", `/v1/vms/${encodeURIComponent(vm.name)}/ssh`);
+  const target = await labApi(client).vms.ssh(vm.name);
   if (target.hostKeys === 0) throw new Error(`${vm.name} has not reported its ssh host key`);
   await access(target.keyFile, constants.R_OK).catch(() => {
     throw new Error(`lab's ssh key ${target.keyFile} is readable by root only`);
