@@ -1,8 +1,7 @@
 // The `lab` entry point: parses the command line against the declared commands (cli/program.ts)
-// and reports errors. The only file that calls process.exit.
-import { CommanderError } from "commander";
-import { helpTopic } from "./exit-codes.js";
-import { reportError } from "./output.js";
+// and reports errors. The only file that calls process.exit. It imports only what every command
+// needs: the error report and the help topics load when they are used.
+import { CommanderError } from "./commander.js";
 import { buildProgram } from "./program.js";
 
 // `lab vm list | head` closes stdout early: that is not an error worth a stack trace.
@@ -13,7 +12,7 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 
 async function main(): Promise<void> {
   const argv = process.argv;
-  const topic = helpTopic(argv);
+  const topic = argv[2] === "help" ? (await import("./exit-codes.js")).helpTopic(argv) : undefined;
   if (topic) {
     process.stdout.write(topic);
     return;
@@ -38,6 +37,7 @@ async function main(): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
+    const { reportError } = await import("./output.js");
     process.exitCode = reportError(err, { json: wantsJson, debug: argv.includes("--debug") });
   }
 }

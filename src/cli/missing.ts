@@ -34,5 +34,3 @@ export async function allowMissing<T>(run: () => Promise<T>, opts: MissingOpts):
     });
   }
 }
-
-export const IGNORE_MISSING = ["--ignore-missing", "succeed when there is nothing to remove"] as const;

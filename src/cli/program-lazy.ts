@@ -1,6 +1,6 @@
 // How command declarations refer to their implementation: a module path and an export, imported
 // only when the command runs.
-import { type Command, Option } from "commander";
+import { type Command, Option } from "./commander.js";
 
 export interface GlobalOptions {
   json?: boolean;
@@ -33,3 +33,6 @@ export function listing(cmd: Command): Command {
     )
     .addOption(new Option("-q, --quiet", "print names only (as -o name)"));
 }
+
+/** For removals (vm destroy, image rm, mirror rm): see missing.ts for the rule. */
+export const IGNORE_MISSING = ["--ignore-missing", "succeed when there is nothing to remove"] as const;

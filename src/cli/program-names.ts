@@ -1,6 +1,6 @@
 // Declarations of the short top-level verbs (rm, shell, exec, cp), of VM snapshots
 // (`lab vm snapshot ...`) and of whole-lab snapshots (`lab snapshot ...`).
-import { type Command, Option } from "commander";
+import { type Command, Option } from "./commander.js";
 import { json, lazy } from "./program-lazy.js";
 
 const sshOptions = (cmd: Command) =>

@@ -1,8 +1,7 @@
 // Declarations of the resource commands (net, vm, mirror, image, fleet): options, help and
 // which module implements each; nothing here runs until commander calls an action.
 import type { Command } from "commander";
-import { IGNORE_MISSING } from "./missing.js";
-import { json, lazy, listing } from "./program-lazy.js";
+import { IGNORE_MISSING, json, lazy, listing } from "./program-lazy.js";
 import { vmSnapshotCommands } from "./program-names.js";
 
 const WAIT = [

@@ -1,6 +1,6 @@
 // The whole command tree of `lab` (so --help is complete), or only the group the command line
 // names (so a command starts fast). Implementations load when their command runs.
-import { Argument, Command, Option } from "commander";
+import { Argument, Command, Option } from "./commander.js";
 import { json, lazy } from "./program-lazy.js";
 import { labSnapshotCommands, nameCommands } from "./program-names.js";
 import {

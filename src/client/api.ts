@@ -1,8 +1,9 @@
 // The typed client: one method per API route. A request is checked with the route's schema
 // before it is sent (a bad one is a usage error naming the field, nothing sent) and the answer
 // is parsed with it, so callers get exactly the documented shape. Routes are found by their
-// zod-free paths (api/paths.ts); the schemas load only when there is something to check: a
-// request body, or an answer labd did not mark as checked with the same schemas (api/digest.ts).
+// zod-free paths (api/paths.ts); the schemas (and client/check.ts) load only when there is something
+// to check: a request body, or an answer labd did not mark as checked with the same schemas
+// (api/digest.ts).
 import path from "node:path";
 import type { z } from "zod";
 import type { daemonRoutes } from "../api/daemon.js";
@@ -20,12 +21,9 @@ import {
   webPaths,
 } from "../api/paths.js";
 import { type ApiRoute, fillPath, type RoutePath } from "../api/route.js";
-import { parseRequest } from "../api/shape.js";
 import type { LabSnapshotRequest, snapshotRoutes } from "../api/snapshots.js";
 import type { VmCreateRequest, vmRoutes } from "../api/vms.js";
 import type { webRoutes } from "../api/web.js";
-import { DaemonUnavailableError } from "../errors.js";
-import { firstProblemText } from "../field-problems.js";
 import { type CallOptions, LabClient } from "./client.js";
 import type { UploadFile } from "./upload-body.js";
 
@@ -69,19 +67,6 @@ const snapshots: Group<typeof snapshotRoutes> = group(
 );
 const web: Group<typeof webRoutes> = group(webPaths, async () => (await import("../api/web.js")).webRoutes);
 
-function parseAnswer(r: ApiRoute, value: unknown): unknown {
-  const parsed = r.answer.safeParse(value);
-  if (parsed.success) return parsed.data;
-  throw new DaemonUnavailableError(
-    `labd answered ${r.method} ${r.path} in a shape this lab does not know (${firstProblemText(parsed.error)})`,
-    { hint: "labd and the CLI are different versions: restart labd with 'lab daemon stop'" },
-  );
-}
-
-function checkRequest(r: ApiRoute, value: unknown): unknown {
-  return parseRequest(r.body!, value, `${r.method} ${r.path}`);
-}
-
 async function send<G extends Routes, K extends keyof G & string>(
   client: LabClient,
   g: Group<G>,
@@ -93,10 +78,11 @@ async function send<G extends Routes, K extends keyof G & string>(
   const p = g.paths[name];
   // A POST may carry a body: the schemas say whether it does, and check it before it is sent.
   const schemas = p.method === "POST" ? (await g.schemas())[name] : undefined;
-  const sent = schemas?.body ? checkRequest(schemas, body ?? {}) : undefined;
+  const sent = schemas?.body ? (await import("./check.js")).checkRequest(schemas, body ?? {}) : undefined;
   const query = opts.query && Object.keys(opts.query).length > 0 ? `?${new URLSearchParams(opts.query)}` : "";
   const answer = await client.request(p.method, `${fillPath(p.path, params)}${query}`, sent, opts);
   if (answer.checked === API_DIGEST) return answer.result as AnswerOf<G[K]>;
+  const { parseAnswer } = await import("./check.js");
   return parseAnswer(schemas ?? (await g.schemas())[name]!, answer.result) as AnswerOf<G[K]>;
 }
 
@@ -109,6 +95,7 @@ async function upload<G extends Routes, K extends keyof G & string>(
   opts: CallOptions = {},
 ): Promise<AnswerOf<G[K]>> {
   const r = (await g.schemas())[name]!;
+  const { checkRequest, parseAnswer } = await import("./check.js");
   const checked = checkRequest(r, fields) as Record<string, unknown>;
   return parseAnswer(r, await client.upload(r.path, checked, files, opts)) as AnswerOf<G[K]>;
 }
@@ -183,6 +170,7 @@ export function labApi(client = new LabClient()) {
       /** Streams events until labd goes away (labd does not check live events: each is parsed here). */
       events: async (onEvent: (e: AnswerOf<typeof daemonRoutes.events>) => void) => {
         const r = (await daemon.schemas()).events;
+        const { parseAnswer } = await import("./check.js");
         return client.follow(r.path, (e) => onEvent(parseAnswer(r, e) as AnswerOf<typeof r>));
       },
     },

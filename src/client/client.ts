@@ -3,16 +3,18 @@
 import { mkdirSync, openSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
-import { UPLOAD_CONTENT_TYPE, uploadHeaderLine } from "../api/upload.js";
 import { DaemonUnavailableError, type ErrorShape, errorFromShape, PermissionError } from "../errors.js";
 import { type LabDirs, labDirs, paths } from "../state/paths.js";
-import { openUploadFiles, UploadBody, type UploadFile, uploadBody } from "./upload-body.js";
+import type { UploadBody, UploadFile } from "./upload-body.js";
 
 export interface CallOptions {
   onProgress?: (event: Record<string, unknown>) => void;
   /** Do not start the daemon if it is not running. */
   noAutostart?: boolean;
 }
+
+/** A request's body: JSON, or an upload's header and files (sent as they are read). */
+type Payload = { json: unknown } | { upload: UploadBody } | undefined;
 
 /** An answer, and the digest of the schemas labd checked it against (none: not checked). */
 export interface Answer<T> {
@@ -35,11 +37,20 @@ export class LabClient {
   }
 
   /** As call, with what labd says it checked the answer against. */
-  async request<T = unknown>(
+  request<T = unknown>(
     method: string,
     path: string,
     body?: unknown,
-    callOpts: CallOptions = {},
+    opts: CallOptions = {},
+  ): Promise<Answer<T>> {
+    return this.send<T>(method, path, body === undefined ? undefined : { json: body }, opts);
+  }
+
+  private async send<T>(
+    method: string,
+    path: string,
+    body: Payload,
+    callOpts: CallOptions,
   ): Promise<Answer<T>> {
     const opts = { ...this.defaults, ...callOpts };
     try {
@@ -73,6 +84,9 @@ export class LabClient {
     files: UploadFile[],
     opts: CallOptions = {},
   ): Promise<T> {
+    // Only uploads need these.
+    const { openUploadFiles, uploadBody } = await import("./upload-body.js");
+    const { uploadHeaderLine } = await import("../api/upload.js");
     const opened = await openUploadFiles(files);
     try {
       const header = uploadHeaderLine({ fields, files: opened.map((f) => ({ name: f.name, size: f.size })) });
@@ -80,16 +94,16 @@ export class LabClient {
       const body = uploadBody(header, opened, (bytes) =>
         opts.onProgress?.({ message: "uploading", bytes, total }),
       );
-      return await this.call<T>("POST", path, body, opts);
+      return (await this.send<T>("POST", path, { upload: body }, opts)).result;
     } finally {
       await Promise.all(opened.map((f) => f.handle.close().catch(() => undefined)));
     }
   }
 
-  private raw<T>(method: string, path: string, body: unknown, opts: CallOptions): Promise<Answer<T>> {
+  private raw<T>(method: string, path: string, body: Payload, opts: CallOptions): Promise<Answer<T>> {
     return new Promise((resolve, reject) => {
-      const stream = body instanceof UploadBody ? body : undefined;
-      const payload = body === undefined || stream ? undefined : JSON.stringify(body);
+      const stream = body && "upload" in body ? body.upload : undefined;
+      const payload = body && "json" in body ? JSON.stringify(body.json) : undefined;
       const req = http.request(
         {
           socketPath: this.socket,
@@ -100,7 +114,7 @@ export class LabClient {
             ...(payload
               ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }
               : {}),
-            ...(stream ? { "content-type": UPLOAD_CONTENT_TYPE, "content-length": stream.length } : {}),
+            ...(stream ? { "content-type": stream.contentType, "content-length": stream.length } : {}),
           },
         },
         (res) => {

@@ -3,6 +3,7 @@
 import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import type http from "node:http";
+import { UPLOAD_CONTENT_TYPE } from "../api/upload.js";
 import { NotFoundError, PermissionError, UsageError } from "../errors.js";
 
 export interface UploadFile {
@@ -47,6 +48,8 @@ export async function openUploadFiles(files: UploadFile[]): Promise<OpenedFile[]
 
 /** A request body: the header, then every file's bytes (exactly the size announced). */
 export class UploadBody {
+  readonly contentType = UPLOAD_CONTENT_TYPE;
+
   constructor(
     private readonly header: string,
     private readonly files: OpenedFile[],
