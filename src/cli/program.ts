@@ -100,7 +100,7 @@ function lsCommand(program: Command): void {
       "after",
       "\nExamples:\n  lab ls\n  lab ls --json | jq '.vms[] | select(.state == \"running\") | .name'",
     )
-    .action(lazy("./commands/global.js", "lsCommand"));
+    .action(lazy("./commands/ls.js", "lsCommand"));
 }
 
 function doctorCommand(program: Command): void {

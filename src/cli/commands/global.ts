@@ -1,21 +1,16 @@
-// `lab ls`, and `lab status` / `lab down` when there is no lab file: everything labd knows.
+// `lab status` / `lab down` when there is no lab file: everything labd knows (as `lab ls`).
 import { existsSync } from "node:fs";
 import os from "node:os";
-import { type LabApi, labApi } from "../../client/api.js";
+import { labApi } from "../../client/api.js";
 import { toLabError } from "../../errors.js";
 import { desiredLab } from "../../lab/file/desired.js";
 import { DEFAULT_LAB_FILE, loadLabFile } from "../../lab/file/load.js";
-import {
-  type GlobalStatus,
-  globalRows,
-  globalStatus,
-  type Removal,
-  removeAllPlan,
-} from "../../lab/global.js";
+import { type Removal, removeAllPlan } from "../../lab/global.js";
 import type { DownOutcome } from "../../lab/run/down.js";
 import { downError } from "../../lab/run/down.js";
 import { confirm } from "../confirm.js";
 import { printJson, printTable } from "../output.js";
+import { fetchAll, lsCommand } from "./ls.js";
 
 export interface GlobalOpts {
   file?: string;
@@ -27,22 +22,6 @@ export interface GlobalOpts {
 
 /** No -f and no lab.yaml here: the command is about everything labd knows. */
 export const withoutLabFile = (opts: GlobalOpts) => opts.file === undefined && !existsSync(DEFAULT_LAB_FILE);
-
-async function fetchAll(api: LabApi): Promise<GlobalStatus> {
-  const [networks, vms, images] = await Promise.all([api.networks.list(), api.vms.list(), api.images.list()]);
-  return globalStatus(networks, vms, images);
-}
-
-export async function lsCommand(opts: GlobalOpts): Promise<void> {
-  const s = await fetchAll(labApi());
-  if (opts.json) return printJson(s);
-  const rows = globalRows(s);
-  if (rows.length === 0) {
-    process.stderr.write("labd knows no networks, VMs or images yet ('lab up', or 'lab net up')\n");
-    return;
-  }
-  printTable(["KIND", "NAME", "STATE", "ADDRESS", "DETAILS"], rows);
-}
 
 /** `lab status` with no lab file: the same as `lab ls`, said so on stderr. */
 export async function statusAllCommand(opts: GlobalOpts): Promise<void> {
