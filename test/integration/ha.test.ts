@@ -242,8 +242,10 @@ describe.skipIf(skip || !wanted)("HA lab: etcd cluster of 3, lb pair with the AP
       const cas = await Promise.all(
         KUBE.map(async (k) => (await ssh(k, "sudo cat /var/lib/lab/kubernetes/pki/ca.crt")).stdout),
       );
+      // (lab vm ssh's output comes without its last newline.)
+      expect(cas[0]).toMatch(/^-----BEGIN CERTIFICATE-----/);
       expect(cas[0]).toBe(cas[1]);
-      expect(cas[0]).toBe(await readFile(caFile, "utf8"));
+      expect(cas[0]).toBe((await readFile(caFile, "utf8")).trimEnd());
     },
     300_000,
   );
