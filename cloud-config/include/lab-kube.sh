@@ -224,7 +224,8 @@ share_pki() {
   url=$(etcd_url "$PKI_KEY")
   value="$(cat "$STATE/token") $(base64 -w0 <"$STATE/pki/ca.crt") $(base64 -w0 <"$STATE/pki/ca.key") $(base64 -w0 <"$STATE/sa.key")"
   SCRATCH=$(mktemp -d)
-  for _ in $(seq 1 150); do
+  # Up to 60 tries of at most 12 s: inside the unit's TimeoutStartSec (900 s) with its other waits.
+  for _ in $(seq 1 60); do
     code=$(curl --silent --max-time 10 --output "$SCRATCH/put" --write-out '%{http_code}' \
       -X PUT "$url?prevExist=false" --data-urlencode "value=$value" || true)
     case $code in

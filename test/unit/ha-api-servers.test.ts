@@ -130,6 +130,16 @@ describe("the units lab up launches", () => {
   });
 });
 
+describe("[X-Fleet] checks", () => {
+  it("take fleet's specifiers (%i, %n, %N, %p) in unit names, no others", () => {
+    const x = (value: string) => [{ section: "X-Fleet", name: "MachineOf", value }];
+    expect(checkXFleet(x("kube-apiserver@%i.service"), "t@.service").machineOf).toEqual([
+      "kube-apiserver@%i.service",
+    ]);
+    expect(() => checkXFleet(x("kube-apiserver@%z.service"), "t@.service")).toThrow(/invalid unit name/);
+  });
+});
+
 describe("lab fleet's globs", () => {
   it("select the single units, not their templates; an instance is taken from its template", async () => {
     const picked = (await resolveUnits(["kube-*.service"], unitsDir)).map((u) => u.name);
