@@ -5,7 +5,9 @@
 #   lab-kube env                      settings -> /run/lab/kubernetes.env (units read it)
 #   lab-kube fetch ARTIFACT NAME      mirror artifact -> /opt/lab/kubernetes/bin/NAME, sha256 checked
 #   lab-kube fetch-tgz ARTIFACT DIR   mirror tarball, sha256 checked, unpacked into DIR
-#   lab-kube apiserver-init           service-account key pair and the cluster token (kept)
+#   lab-kube apiserver-init           service-account key pair and the cluster token (kept); with
+#                                     API_VIP, shared by every API server through etcd, and a
+#                                     serving certificate from the lab CA naming the VIP
 #   lab-kube apiserver-publish [--every SECONDS]
 #                                     apiserver URL, token, certificate and kubelet client CA -> etcd
 #                                     with a TTL, for the nodes (once, or again every SECONDS)
@@ -18,7 +20,8 @@
 #
 # Inputs: /etc/lab/cluster.env (written by the role cloud-config: LAB_NAME, LAB_IP, LAB_ETCD,
 # LAB_MIRROR, LAB_DOMAIN) and, from 'lab up', /etc/lab/kubernetes.env (POD_NETWORK, SERVICE_RANGE,
-# NODE_PORTS, CLUSTER_DNS) with the lab's network plan. Nothing is fetched from outside the lab:
+# NODE_PORTS, CLUSTER_DNS, and API_VIP when the lab's API servers sit behind a virtual IP) with
+# the lab's network plan. Nothing is fetched from outside the lab:
 # binaries come from the lab mirror (http://GATEWAY:8080) and are held to the digest the mirror
 # recorded when 'lab mirror add' checked them against the published one.
 set -euo pipefail
@@ -27,6 +30,8 @@ BIN=/opt/lab/kubernetes/bin
 STATE=${LAB_KUBE_STATE:-/var/lib/lab/kubernetes} # moved only by tests
 RUN_ENV=/run/lab/kubernetes.env
 APISERVER_KEY=/lab/kubernetes/apiserver
+# With API_VIP: what every API server shares (token, CA, service-account key), created once.
+PKI_KEY=/lab/kubernetes/pki
 # The record lives RECORD_TTL seconds unless re-published (kube-apiserver-record.service does, every
 # 20 seconds): when the API server stops or moves, nodes stop trusting the old one.
 RECORD_TTL=60
@@ -53,7 +58,7 @@ read_env() {
     value=${line#*=}
     [[ $line == *=* && $value =~ ^[A-Za-z0-9._:/,-]*$ ]] || die "$file: unexpected line: $line"
     case $key in
-    LAB_NAME | LAB_IP | LAB_ETCD | LAB_MIRROR | LAB_DOMAIN | POD_NETWORK | SERVICE_RANGE | NODE_PORTS | CLUSTER_DNS | CLUSTER_DOMAIN)
+    LAB_NAME | LAB_IP | LAB_ETCD | LAB_MIRROR | LAB_DOMAIN | POD_NETWORK | SERVICE_RANGE | NODE_PORTS | CLUSTER_DNS | CLUSTER_DOMAIN | API_VIP)
       printf -v "$key" '%s' "$value"
       ;;
     *) die "$file: unknown key $key" ;;
@@ -72,6 +77,8 @@ load() {
   NODE_PORTS=${NODE_PORTS:-30000-32767}
   CLUSTER_DNS=${CLUSTER_DNS:-$(nth_address "$SERVICE_RANGE" 10)}
   CLUSTER_DOMAIN=${CLUSTER_DOMAIN:-cluster.local}
+  API_VIP=${API_VIP:-}
+  [ -z "$API_VIP" ] || [[ $API_VIP =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] || die "API_VIP is not an IPv4 address: $API_VIP"
 }
 
 # nth_address 10.10.0.0/22 10 -> 10.10.0.10
@@ -101,6 +108,7 @@ cmd_env() {
     plain NODE_PORTS "$NODE_PORTS"
     plain CLUSTER_DNS "$CLUSTER_DNS"
     plain CLUSTER_DOMAIN "$CLUSTER_DOMAIN"
+    if [ -n "$API_VIP" ]; then plain API_VIP "$API_VIP"; fi
   } >"$RUN_ENV.tmp"
   mv -f "$RUN_ENV.tmp" "$RUN_ENV"
 }
@@ -169,17 +177,17 @@ issue_cert() {
 cmd_apiserver_init() {
   mkdir -p "$STATE/pki"
   chmod 0700 "$STATE"
+  # API_VIP comes from lab up's network plan; only then is a cluster file needed here.
+  read_env "$ETC/kubernetes.env"
+  if [ -n "${API_VIP:-}" ]; then load; fi
   if [ ! -s "$STATE/sa.key" ]; then
     openssl genrsa -out "$STATE/sa.key.tmp" 2048 2>/dev/null
     mv -f "$STATE/sa.key.tmp" "$STATE/sa.key"
   fi
-  openssl rsa -in "$STATE/sa.key" -pubout -out "$STATE/sa.pub" 2>/dev/null
   if [ ! -s "$STATE/token" ]; then
     head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$STATE/token.tmp"
     mv -f "$STATE/token.tmp" "$STATE/token"
   fi
-  # One identity for the lab's components and its admin: a learning lab, not a hardened cluster.
-  echo "$(cat "$STATE/token"),lab-admin,lab-admin,\"system:masters\"" >"$STATE/tokens.csv"
   # The kubelets refuse anonymous requests: the API server shows them a client certificate
   # (--kubelet-client-certificate) from the lab's CA, in group system:masters so the kubelet's
   # webhook authorization lets logs, exec and port-forward through. The CA goes to the nodes in
@@ -190,22 +198,100 @@ cmd_apiserver_init() {
     mv -f "$STATE/pki/ca.key.tmp" "$STATE/pki/ca.key"
     mv -f "$STATE/pki/ca.crt.tmp" "$STATE/pki/ca.crt"
   fi
+  if [ -n "${API_VIP:-}" ]; then share_pki; fi
+  openssl rsa -in "$STATE/sa.key" -pubout -out "$STATE/sa.pub" 2>/dev/null
+  # One identity for the lab's components and its admin: a learning lab, not a hardened cluster.
+  echo "$(cat "$STATE/token"),lab-admin,lab-admin,\"system:masters\"" >"$STATE/tokens.csv"
+  # Behind a VIP the CA may just have been replaced by the shared one: reissue what it did not sign.
+  if [ -n "${API_VIP:-}" ] && ! signed_by_ca kubelet-client; then rm -f "$STATE/pki/kubelet-client.crt"; fi
   issue_cert kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+  if [ -n "${API_VIP:-}" ]; then issue_serving_cert; fi
   chmod 0600 "$STATE/sa.key" "$STATE/token" "$STATE/tokens.csv" "$STATE/pki/ca.key" "$STATE/pki/kubelet-client.key"
 }
 
+# Whether $STATE/pki/NAME.crt exists and the lab CA signed it.
+signed_by_ca() {
+  [ -s "$STATE/pki/$1.crt" ] && openssl verify -CAfile "$STATE/pki/ca.crt" "$STATE/pki/$1.crt" >/dev/null 2>&1
+}
+
+# Several API servers behind API_VIP answer as one: the same token, service-account key (tokens the
+# controller manager signs on one machine must verify on every API server) and CA (one
+# certificate-authority-data in every kubeconfig). The first API server to get here stores its own
+# in etcd, created only if absent (v2 prevExist=false: etcd answers 412 to every later one); every
+# API server then takes what etcd holds, so two starting at once still agree.
+share_pki() {
+  local url value code body
+  url=$(etcd_url "$PKI_KEY")
+  value="$(cat "$STATE/token") $(base64 -w0 <"$STATE/pki/ca.crt") $(base64 -w0 <"$STATE/pki/ca.key") $(base64 -w0 <"$STATE/sa.key")"
+  SCRATCH=$(mktemp -d)
+  # Up to 60 tries of at most 12 s: inside the unit's TimeoutStartSec (900 s) with its other waits.
+  for _ in $(seq 1 60); do
+    code=$(curl --silent --max-time 10 --output "$SCRATCH/put" --write-out '%{http_code}' \
+      -X PUT "$url?prevExist=false" --data-urlencode "value=$value" || true)
+    case $code in
+    201) return 0 ;;
+    412) break ;;
+    esac
+    sleep 2
+    url=$(etcd_url "$PKI_KEY")
+  done
+  [ "$code" = 412 ] || die "cannot store the API servers' shared keys in etcd at $PKI_KEY (HTTP $code)"
+  body=$(curl --fail --silent --show-error --retry 10 --retry-connrefused --retry-delay 2 "$url")
+  value=$(sed -n 's/.*"value":"\([^"]*\)".*/\1/p' <<<"$body")
+  local token ca cakey sakey
+  read -r token ca cakey sakey <<<"$value"
+  [[ $token =~ ^[0-9a-f]+$ && $ca =~ ^[A-Za-z0-9+/=]+$ && $cakey =~ ^[A-Za-z0-9+/=]+$ && $sakey =~ ^[A-Za-z0-9+/=]+$ ]] ||
+    die "unexpected shared keys in etcd at $PKI_KEY"
+  printf '%s' "$token" >"$STATE/token.tmp"
+  base64 -d <<<"$ca" >"$STATE/pki/ca.crt.tmp"
+  (umask 077 && base64 -d <<<"$cakey" >"$STATE/pki/ca.key.tmp" && base64 -d <<<"$sakey" >"$STATE/sa.key.tmp")
+  mv -f "$STATE/token.tmp" "$STATE/token"
+  mv -f "$STATE/pki/ca.crt.tmp" "$STATE/pki/ca.crt"
+  mv -f "$STATE/pki/ca.key.tmp" "$STATE/pki/ca.key"
+  mv -f "$STATE/sa.key.tmp" "$STATE/sa.key"
+  echo "lab-kube: took the API servers' shared keys from etcd ($PKI_KEY)"
+}
+
+# With API_VIP, the serving certificate (--cert-dir's apiserver.crt, which kube-apiserver uses
+# instead of making a self-signed one: staging/src/k8s.io/apiserver/pkg/server/options/serving.go,
+# MaybeDefaultWithSelfSignedCerts) comes from the shared CA and names the VIP, this machine and the
+# in-cluster names (the first service address, kubernetes.default.svc...), so a client holding the
+# CA trusts whichever API server haproxy picks. Reissued when the CA did not sign it.
+issue_serving_cert() {
+  local pki=$STATE/pki
+  signed_by_ca apiserver && openssl x509 -in "$pki/apiserver.crt" -noout -ext subjectAltName 2>/dev/null |
+    grep -qE "IP Address:${API_VIP//./\\.}(,|\$)" && return 0
+  local sans
+  sans="IP:$API_VIP,IP:$LAB_IP,IP:$(nth_address "$SERVICE_RANGE" 1),IP:127.0.0.1"
+  sans+=",DNS:$LAB_NAME,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
+  sans+=",DNS:kubernetes.default.svc.$CLUSTER_DOMAIN"
+  [ -n "$SCRATCH" ] || SCRATCH=$(mktemp -d)
+  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n' \
+    "$sans" >"$SCRATCH/apiserver.ext"
+  openssl req -new -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout "$pki/apiserver.key.tmp" \
+    -out "$SCRATCH/apiserver.csr" 2>/dev/null
+  openssl x509 -req -in "$SCRATCH/apiserver.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$SCRATCH/apiserver.ext" -out "$pki/apiserver.crt.tmp" 2>/dev/null
+  chmod 0600 "$pki/apiserver.key.tmp"
+  mv -f "$pki/apiserver.key.tmp" "$pki/apiserver.key"
+  mv -f "$pki/apiserver.crt.tmp" "$pki/apiserver.crt"
+  echo "lab-kube: serving certificate for $API_VIP and $LAB_IP from the lab CA"
+}
+
 # LAB_ETCD lists every etcd member (comma-separated): the first that says it is healthy answers.
-etcd_key() {
-  local first="" url
+etcd_url() {
+  local key=$1 first="" url
   for url in $(echo "$LAB_ETCD" | tr ',' ' '); do
     [ -n "$first" ] || first=$url
     if curl --silent --fail --max-time 3 "$url/health" >/dev/null 2>&1; then
-      echo "$url/v2/keys$APISERVER_KEY"
+      echo "$url/v2/keys$key"
       return
     fi
   done
-  echo "$first/v2/keys$APISERVER_KEY"
+  echo "$first/v2/keys$key"
 }
+
+etcd_key() { etcd_url "$APISERVER_KEY"; }
 
 cmd_apiserver_publish() {
   local every=0
@@ -221,15 +307,21 @@ cmd_apiserver_publish() {
     sleep 1
   done
   [ -s "$cert" ] || die "kube-apiserver wrote no certificate to $cert"
-  local value
-  value="https://$LAB_IP:6443 $(cat "$STATE/token") $(base64 -w0 <"$cert") $(base64 -w0 <"$STATE/pki/ca.crt")"
+  local value server=https://$LAB_IP:6443
+  # Behind a VIP every API server publishes the same record: the VIP, and the CA that signed each
+  # one's certificate in place of a self-signed certificate.
+  if [ -n "$API_VIP" ]; then
+    server=https://$API_VIP:6443
+    cert=$STATE/pki/ca.crt
+  fi
+  value="$server $(cat "$STATE/token") $(base64 -w0 <"$cert") $(base64 -w0 <"$STATE/pki/ca.crt")"
   for (( ; ; )); do
     curl --fail --silent --show-error --retry 10 --retry-connrefused --retry-delay 2 \
       -X PUT "$(etcd_key)" --data-urlencode "value=$value" --data-urlencode "ttl=$RECORD_TTL" >/dev/null
     [ "$every" -gt 0 ] || break
     sleep "$every"
   done
-  echo "lab-kube: apiserver https://$LAB_IP:6443 published in etcd at $APISERVER_KEY (ttl $RECORD_TTL s)"
+  echo "lab-kube: apiserver $server published in etcd at $APISERVER_KEY (ttl $RECORD_TTL s)"
 }
 
 # The API server's record from etcd, once it is there and fresh: a record without a TTL was not

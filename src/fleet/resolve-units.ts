@@ -28,6 +28,23 @@ export function templateOf(name: string): string | undefined {
   return m ? `${m[1]}@${m[3]}` : undefined;
 }
 
+/** foo@.service -> foo.service: the single unit of that name. */
+export function singleOf(template: string): string | undefined {
+  const m = /^([^@]+)@(\.[a-z]+)$/.exec(template);
+  return m ? `${m[1]}${m[2]}` : undefined;
+}
+
+/**
+ * A template beside a unit of its name (kube-apiserver@.service beside kube-apiserver.service) is
+ * that unit's form for several instances: a glob selects the single unit, never that template
+ * (fleet cannot launch a template); instances are asked for by name (kube-apiserver@1.service), or
+ * launched by `lab up` behind an API VIP.
+ */
+export function isPairedTemplate(name: string, names: readonly string[]): boolean {
+  const single = singleOf(name);
+  return single !== undefined && names.includes(single);
+}
+
 async function load(name: string, file: string): Promise<ResolvedUnit> {
   const text = await readFile(file, "utf8");
   const options = parseUnitFile(text, path.basename(file));
@@ -49,7 +66,7 @@ export async function resolveUnits(args: string[], unitsDir: string): Promise<Re
     }
     if (/[*?]/.test(arg)) {
       const re = globToRegExp(arg);
-      const matches = files.filter((f) => re.test(f));
+      const matches = files.filter((f) => re.test(f) && !isPairedTemplate(f, files));
       if (matches.length === 0) {
         throw new NotFoundError(`no unit in ${unitsDir} matches ${arg}`, {
           hint: `units there: ${files.join(", ") || "none"}`,

@@ -95,8 +95,10 @@ export function checkXFleet(options: readonly UnitOption[], file: string): XFlee
   if (rules.machineId && rules.machineOf.length > 0) {
     throw new UsageError(`${file}: MachineID and MachineOf cannot be combined`);
   }
+  // fleet expands %n, %N, %p and %i in [X-Fleet] for an instance (Documentation/unit-files-and-scheduling.md,
+  // "systemd specifiers"): kube-apiserver@%i.service names a unit once expanded.
   for (const dep of [...rules.machineOf, ...rules.conflicts, ...rules.replaces]) {
-    if (!dep.includes("*")) validateUnitName(dep);
+    if (!dep.includes("*")) validateUnitName(dep.replace(/%[nNpi]/g, "x"));
   }
   return rules;
 }

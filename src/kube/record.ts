@@ -1,6 +1,8 @@
 // The API server's record that kube-apiserver's units publish in etcd (/lab/kubernetes/apiserver,
 // written by cloud-config/include/lab-kube.sh apiserver-publish): "URL TOKEN CERT_B64 CLIENT_CA_B64",
-// with a TTL. Parsed with the checks lab-kube's nodes apply, and turned into a kubeconfig.
+// with a TTL. Parsed with the checks lab-kube's nodes apply, and turned into a kubeconfig. Behind an
+// API VIP (networks[].cluster.apiVip) every API server publishes the same record: the VIP's URL and
+// the lab CA that signed each API server's certificate.
 import yaml from "js-yaml";
 import { UsageError } from "../errors.js";
 
@@ -11,7 +13,10 @@ export const RECORD_TTL_S = 60;
 export interface ApiserverRecord {
   server: string;
   token: string;
-  /** The API server's certificate (it is self-signed: the kubeconfig's CA), base64 PEM. */
+  /**
+   * What verifies the server, base64 PEM: the API server's self-signed certificate, or behind a VIP
+   * the lab CA that signed every API server's certificate.
+   */
   caData: string;
 }
 

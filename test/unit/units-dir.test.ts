@@ -38,7 +38,7 @@ describe("units/", () => {
   });
 
   it("has the Kubernetes components in the tutorial's layout", () => {
-    expect(kubeUnits.sort()).toEqual([
+    expect(kubeUnits.filter((f) => !f.includes("@")).sort()).toEqual([
       "flanneld.service",
       "kube-apiserver-record.service",
       "kube-apiserver.service",
@@ -57,6 +57,52 @@ describe("units/", () => {
     for (const u of ["kube-kubelet.service", "kube-proxy.service", "flanneld.service"])
       expect(xfleet(u)).toEqual({ Global: "true", MachineMetadata: "role=kubernetes" });
   });
+
+  it("has the API server units as templates for several API servers behind a VIP, one per machine", () => {
+    expect(kubeUnits.filter((f) => f.includes("@")).sort()).toEqual([
+      "kube-apiserver-record@.service",
+      "kube-apiserver@.service",
+      "kube-controller-manager@.service",
+      "kube-scheduler@.service",
+    ]);
+    expect(xfleet("kube-apiserver@.service")).toEqual({
+      MachineMetadata: "role=kubernetes",
+      Conflicts: "kube-apiserver@*.service",
+    });
+    for (const u of [
+      "kube-controller-manager@.service",
+      "kube-scheduler@.service",
+      "kube-apiserver-record@.service",
+    ])
+      expect(xfleet(u)).toEqual({ MachineOf: "kube-apiserver@%i.service" });
+  });
+
+  // A template runs what its single unit runs: it differs only where several instances must.
+  it.each(units.filter((f) => f.endsWith("@.service")))(
+    "%s differs from its single unit only where it must",
+    (file) => {
+      const single = file.replace("@.", ".");
+      const strip = (opts: UnitOption[]) =>
+        opts
+          .filter((o) => o.section !== "X-Fleet" && !(o.section === "Unit" && o.name === "Description"))
+          .map((o) => ({
+            ...o,
+            value: o.value.replaceAll("kube-apiserver@%i.service", "kube-apiserver.service"),
+          }));
+      const want = strip(options(single)).map((o) =>
+        // Behind a VIP pods verify the API servers with the CA that signed them all, not a self-signed certificate.
+        file === "kube-controller-manager@.service"
+          ? { ...o, value: o.value.replace("pki/apiserver.crt", "pki/ca.crt") }
+          : o,
+      );
+      expect(strip(options(file))).toEqual(want);
+      expect(xfleet(file)).toEqual(
+        file === "kube-apiserver@.service"
+          ? { ...xfleet(single), Conflicts: "kube-apiserver@*.service" }
+          : { MachineOf: "kube-apiserver@%i.service" },
+      );
+    },
+  );
 
   it("fetches only listed artifacts, of one Kubernetes version, through lab-kube", () => {
     const list = yaml.load(readFileSync(path.join(dir, "kubernetes.artifacts.yaml"), "utf8")) as {

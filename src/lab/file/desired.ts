@@ -145,6 +145,8 @@ export function withClusterPlan(
     `POD_NETWORK=${cluster.podNetwork}`,
     ...(cluster.serviceRange !== undefined ? [`SERVICE_RANGE=${cluster.serviceRange}`] : []),
     `NODE_PORTS=${cluster.nodePorts}`,
+    // Only behind a VIP: the API servers' units then share their keys and publish the VIP.
+    ...(cluster.apiVip !== undefined ? [`API_VIP=${cluster.apiVip}`] : []),
   ];
   const ours = {
     write_files: [

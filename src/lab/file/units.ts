@@ -2,7 +2,7 @@
 // globs (`kube-*.service`) matched against their names the way `lab fleet` matches them.
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { globToRegExp } from "../../fleet/resolve-units.js";
+import { globToRegExp, isPairedTemplate } from "../../fleet/resolve-units.js";
 import { parseUnitFile, type UnitOption } from "../../fleet/unit-file.js";
 import { isUnitFileName, validateUnitName } from "../../fleet/xfleet.js";
 
@@ -14,9 +14,11 @@ export interface LocalUnit {
   problem?: string;
 }
 
+/** The units a glob selects; a template beside a unit of its name is never selected (isPairedTemplate). */
 export function matchUnits(glob: string, units: LocalUnit[]): LocalUnit[] {
   const re = globToRegExp(glob);
-  return units.filter((u) => re.test(u.name));
+  const names = units.map((u) => u.name);
+  return units.filter((u) => re.test(u.name) && !isPairedTemplate(u.name, names));
 }
 
 /** The unit files in `dir` (none when it does not exist), parsed. */

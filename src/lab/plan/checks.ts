@@ -10,7 +10,8 @@ import { fixedAddressProblem, staticRoom } from "../../net/static-ips.js";
 import type { NetworkSpec } from "../../state/ledger.js";
 import { validateImageName, validateNetName, validateVmName } from "../../state/names.js";
 import type { DesiredLab, DesiredMachine } from "../file/desired.js";
-import { type LocalUnit, matchUnits } from "../file/units.js";
+import { type LocalUnit, matchUnits, selectUnits } from "../file/units.js";
+import { apiServerCount, withInstances } from "./api-servers.js";
 import { checkRanges, type HostRanges } from "./check-ranges.js";
 import { checkApiVip } from "./check-vip.js";
 import { addressingFor, planIps } from "./ips.js";
@@ -212,6 +213,20 @@ function checkUnits(lab: DesiredLab, env: CheckEnv, p: FieldProblem[]): void {
       }
     }
   });
+  // Behind an API VIP the instances run their templates' options: those must pass the same checks.
+  const count = apiServerCount(lab);
+  if (count === undefined) return;
+  const seen = new Set<string>();
+  for (const u of withInstances(selectUnits(lab.unitGlobs, env.unitFiles), env.unitFiles, count)) {
+    if (seen.has(u.file) || !/@\d+\./.test(u.name)) continue;
+    seen.add(u.file);
+    try {
+      if (u.problem) throw new Error(u.problem);
+      checkXFleet(u.options!, u.file);
+    } catch (err) {
+      p.push({ path: "fleet.units", message: (err as Error).message });
+    }
+  }
 }
 
 /** Every problem with the lab file in this environment; empty when `lab up` may go ahead. */

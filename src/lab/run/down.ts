@@ -8,7 +8,8 @@ import { LabError, toLabError } from "../../errors.js";
 import { etcdContact, etcdMembers } from "../../etcd/members.js";
 import { desiredLab, orderForBoot } from "../file/desired.js";
 import { loadLabFile } from "../file/load.js";
-import { readUnitsDir, selectUnits } from "../file/units.js";
+import { readUnitsDir } from "../file/units.js";
+import { fleetUnits } from "../plan/api-servers.js";
 import { type FleetGate, httpFleetGate } from "./fleet-steps.js";
 
 export interface DownOutcome {
@@ -77,7 +78,7 @@ export async function labDown(client: LabClient, file: string, opts: DownOptions
   const api = labApi(client);
   const vms = await api.vms.list();
   const etcd = etcdContact(etcdMembers(vms.filter((v) => lab.machines.some((m) => m.name === v.name))));
-  const units = lab.unitGlobs.length > 0 ? selectUnits(lab.unitGlobs, await readUnitsDir(lab.unitsDir)) : [];
+  const units = lab.unitGlobs.length > 0 ? fleetUnits(lab, await readUnitsDir(lab.unitsDir)) : [];
   await removeUnits(
     units.map((u) => u.name),
     etcd,

@@ -21,7 +21,8 @@ import { parsePublicKey } from "../../ssh/public-key.js";
 import { type DesiredLab, desiredLab } from "../file/desired.js";
 import { type LoadedLab, loadLabFile } from "../file/load.js";
 import { addRegistries } from "../file/registries.js";
-import { type LocalUnit, mirrorArtifactsOf, readUnitsDir, selectUnits } from "../file/units.js";
+import { type LocalUnit, mirrorArtifactsOf, readUnitsDir } from "../file/units.js";
+import { fleetUnits } from "../plan/api-servers.js";
 import { type CheckEnv, checkLab } from "../plan/checks.js";
 import { addressingFor, planIps } from "../plan/ips.js";
 import type { Observed, PlanExtras } from "../plan/observed.js";
@@ -191,7 +192,7 @@ function missingUnitArtifacts(lab: DesiredLab, daemon: DaemonView, unitFiles: Lo
     ...(daemon.mirror ?? []).filter((a) => !a.problem).map((a) => a.name),
   ]);
   const out: FieldProblem[] = [];
-  for (const unit of selectUnits(lab.unitGlobs, unitFiles)) {
+  for (const unit of fleetUnits(lab, unitFiles)) {
     const missing = mirrorArtifactsOf(unit).filter((n) => !have.has(n));
     if (missing.length === 0) continue;
     out.push({
@@ -250,7 +251,7 @@ export async function prepareUp(client: LabClient, file: string): Promise<Prepar
   const extras: PlanExtras = {
     ips: planAllIps(desired, daemon.networks),
     sshKeys,
-    units: selectUnits(desired.unitGlobs, unitFiles),
+    units: fleetUnits(desired, unitFiles),
   };
   const observed: Observed = { ...daemon, fleet: await fleetState(desired, daemon.vms, extras.ips) };
   return { loaded, desired, observed, extras, steps: planLab(desired, observed, extras) };
