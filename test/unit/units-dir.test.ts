@@ -87,7 +87,9 @@ describe("units/", () => {
           .filter((o) => o.section !== "X-Fleet" && !(o.section === "Unit" && o.name === "Description"))
           .map((o) => ({
             ...o,
-            value: o.value.replaceAll("kube-apiserver@%i.service", "kube-apiserver.service"),
+            value: o.value
+              .replaceAll("kube-apiserver@%i.service", "kube-apiserver.service")
+              .replaceAll("kube-apiserver-record@%i.service", "kube-apiserver-record.service"),
           }));
       const want = strip(options(single)).map((o) =>
         // Behind a VIP pods verify the API servers with the CA that signed them all, not a self-signed certificate.
