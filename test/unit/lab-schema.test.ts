@@ -77,6 +77,25 @@ describe("lab file schema", () => {
     expect(problem(base.replace("role: etcd", "role: etcd\n    memory: lots"))).toMatch(
       /machines\[0\]\.memory: expected MiB/,
     );
+    expect(problem(base.replace("role: etcd", "role: etcd\n    memory: 0M"))).toMatch(
+      /machines\[0\]\.memory: expected MiB/,
+    );
+  });
+
+  it("reads memory sizes as --memory does", () => {
+    for (const [written, mib] of [
+      ["512", 512],
+      ["512M", 512],
+      ["512MiB", 512],
+      ["2G", 2048],
+      ["2GB", 2048],
+    ] as const) {
+      const lab = parseLabText(
+        base.replace("role: etcd", `role: etcd\n    memory: "${written}"`),
+        "lab.yaml",
+      );
+      expect(desiredLab(lab, "/x/lab.yaml", "/root").machines[0]!.memoryMiB).toBe(mib);
+    }
   });
 
   it("lists every problem, each with its field", () => {

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import type { VmCreateRequest, Vm as VmStatus } from "../../api/vms.js";
 import { labApi } from "../../client/api.js";
 import { UsageError } from "../../errors.js";
+import { memorySizeMiB } from "../../vm/defaults.js";
 import { type MissingOpts, missing } from "../missing.js";
 import {
   type OutputOpts,
@@ -42,9 +43,10 @@ function int(value: string | undefined, flag: string): number | undefined {
 /** --memory takes MiB, or a size with M/G. */
 function memoryMiB(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const m = /^(\d+)\s*([mMgG]?)i?[bB]?$/.exec(value);
-  if (!m) throw new UsageError(`--memory must be like 512, 512M or 2G, got ${JSON.stringify(value)}`);
-  return Number(m[1]) * (m[2]?.toLowerCase() === "g" ? 1024 : 1);
+  const mib = memorySizeMiB(value);
+  if (mib === undefined)
+    throw new UsageError(`--memory must be like 512, 512M or 2G, got ${JSON.stringify(value)}`);
+  return mib;
 }
 
 async function readKeys(files: string[] = []): Promise<string[]> {

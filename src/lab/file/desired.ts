@@ -4,6 +4,7 @@ import path from "node:path";
 import { deepMerge } from "../../cloudconfig/tree.js";
 import { ETCD_ROLE } from "../../etcd/members.js";
 import { KUBELET_CONFIG_PATH, kubeletConfig } from "../../kube/kubelet-config.js";
+import { memorySizeMiB } from "../../vm/defaults.js";
 import type { ImageDecl, LabFile, NetworkDecl } from "./schema.js";
 
 export interface DesiredNetwork {
@@ -67,11 +68,9 @@ export function resolveFrom(dir: string, home: string, p: string): string {
   return path.resolve(dir, p);
 }
 
-/** `512` → 512 MiB; `512M` → 512; `2G` → 2048. */
+/** `512` → 512 MiB; `512M` → 512; `2G` → 2048 (the schema has checked the form). */
 export function memoryMiB(value: number | string | undefined): number | undefined {
-  if (value === undefined || typeof value === "number") return value;
-  const m = /^(\d+)\s*([MmGg])$/.exec(value)!;
-  return Number(m[1]) * (m[2]!.toLowerCase() === "g" ? 1024 : 1);
+  return value === undefined ? undefined : memorySizeMiB(value);
 }
 
 function image(decl: ImageDecl, i: number, dir: string, home: string): DesiredImage {

@@ -2,6 +2,7 @@
 // and mirror artifacts. Strict: an unknown key is an error, so a typo never silently drops a
 // setting. lab.schema.json is generated from this schema (scripts/gen-schema.mjs).
 import { z } from "zod";
+import { MEMORY_SIZE, memorySizeMiB } from "../../vm/defaults.js";
 
 const INT = "expected a positive integer";
 /** The host addresses of a /16, the largest lab subnet: no lab can hold more machines. */
@@ -102,7 +103,16 @@ export const MachineSchema = z
     image: text("an image name").optional().describe("image name (default: the only image declared)"),
     network: text("a network name").optional().describe("network name (default: the first network)"),
     memory: z
-      .union([positiveInt(), z.string().regex(/^\d+\s*[MmGg]$/, { error: MEMORY })], { error: MEMORY })
+      .union(
+        [
+          positiveInt(),
+          z
+            .string()
+            .regex(MEMORY_SIZE, { error: MEMORY })
+            .refine((v) => memorySizeMiB(v) !== undefined, { error: MEMORY }),
+        ],
+        { error: MEMORY },
+      )
       .optional()
       .describe("memory: MiB, or with M/G (default 1024; 256 for the lab-test image)"),
     cpus: positiveInt().optional().describe("virtual CPUs (default 1)"),
