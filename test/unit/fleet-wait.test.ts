@@ -147,9 +147,12 @@ describe("waiting for units as lab fleet start does", () => {
       state("h.service", 2, "active"),
     ];
     const fleet = fleetThrough([GLOBAL, { ...GLOBAL, name: "h.service" }], [both]);
+    // A snapshot is shared while younger than 0.9 × the interval: a long one, so a loaded machine
+    // that runs the second wait late still finds the first one's check.
+    const shared = { ...fast, intervalMs: 10_000 };
     await Promise.all([
-      waitFor(fleet, ["g.service"], "launched", fast),
-      waitFor(fleet, ["h.service"], "launched", fast),
+      waitFor(fleet, ["g.service"], "launched", shared),
+      waitFor(fleet, ["h.service"], "launched", shared),
     ]);
     expect(fleet.reads()).toBe(1);
     await readSnapshot(fleet, 60_000);
