@@ -145,12 +145,15 @@ describe.skipIf(skip)("chaos: crashes, stale state and concurrency", () => {
     const v2 = await vm("vm2");
     process.kill(v2.pid!, "SIGKILL");
     tally.faults++;
+    // Not our child: labd notices by polling (200 ms), then records the exit. Until it has, the
+    // VM reads "stopped" (no process, no exit on record), so wait for the record, not the first
+    // answer without a process (with the faster CLI start-up that answer came in between).
     const crashed = await waitUntil(
       async () => {
         const v = await vm("vm2");
-        return v.state !== "running" && v;
+        return v.state !== "running" && v.lastExit && v;
       },
-      { what: "vm2 to be seen as no longer running", timeout: 10_000 },
+      { what: "vm2's exit to be recorded", timeout: 10_000 },
     );
     // Adopted after the daemon restart, it is not our child: the exit status is unknown, the
     // crash and the console's last lines are recorded.
